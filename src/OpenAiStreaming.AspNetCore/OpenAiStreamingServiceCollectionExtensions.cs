@@ -1,0 +1,34 @@
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Options;
+using OpenAiStreaming.AspNetCore;
+
+namespace Microsoft.Extensions.DependencyInjection;
+
+/// <summary>Registers the OpenAI-compatible streaming endpoints' services.</summary>
+public static class OpenAiStreamingServiceCollectionExtensions
+{
+    /// <summary>
+    /// Adds the services behind <c>MapOpenAiStreaming()</c>. Options bind from the configuration section
+    /// <c>OpenAiStreaming</c>, then <paramref name="configure"/> runs, and the result is validated when the host starts.
+    /// </summary>
+    /// <param name="services">The service collection.</param>
+    /// <param name="configure">Sets options in code, after configuration is bound.</param>
+    /// <returns>A builder to register the models with <see cref="OpenAiStreamingBuilder.AddChatModel"/>.</returns>
+    public static OpenAiStreamingBuilder AddOpenAiStreaming(this IServiceCollection services, Action<OpenAiStreamingOptions>? configure = null)
+    {
+        ArgumentNullException.ThrowIfNull(services);
+        var options = services.AddOptions<OpenAiStreamingOptions>().BindConfiguration(OpenAiStreamingOptions.SectionName);
+        if (configure is not null)
+        {
+            options.Configure(configure);
+        }
+
+        options.ValidateOnStart();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<OpenAiStreamingOptions>, OpenAiStreamingOptionsValidator>());
+        services.TryAddSingleton(TimeProvider.System);
+        services.TryAddSingleton<ChatModelRegistry>();
+        services.TryAddSingleton<ApiKeyValidator>();
+        services.TryAddSingleton<OpenAiEndpoints>();
+        return new OpenAiStreamingBuilder(services);
+    }
+}

@@ -1,0 +1,202 @@
+using System.Buffers;
+using System.IO.Pipelines;
+using System.Text;
+using System.Text.Encodings.Web;
+using System.Text.Json;
+
+namespace OpenAiStreaming.ServerSentEvents;
+
+/// <summary>
+/// Writes Server-Sent Events as UTF-8 straight into a <see cref="PipeWriter"/>: data events (raw or JSON), comment lines
+/// and <c>id:</c> fields. Nothing reaches the network until <see cref="FlushAsync"/>, so a caller decides how many events
+/// go out per flush: one per event for live tokens, or everything drained from a queue in one batch.
+/// </summary>
+/// <remarks>Not thread-safe: one writer per response, used by the task that owns the response.</remarks>
+public sealed class ServerSentEventWriter
+{
+    private static ReadOnlySpan<byte> DataPrefix => "data: "u8;
+    private static ReadOnlySpan<byte> IdPrefix => "id: "u8;
+    private static ReadOnlySpan<byte> EventPrefix => "event: "u8;
+    private static ReadOnlySpan<byte> EventEnd => "\n\n"u8;
+
+    /// <summary>The pipe every event is written to.</summary>
+    private readonly PipeWriter _output;
+
+    /// <summary>Reused for every JSON event; reset onto <see cref="_output"/> by <see cref="BeginJsonData"/>.</summary>
+    private readonly Utf8JsonWriter _json;
+
+    /// <summary>True between <see cref="BeginJsonData"/> and <see cref="EndJsonData"/>.</summary>
+    private bool _inJsonEvent;
+
+    /// <summary>Creates a writer over <paramref name="output"/>.</summary>
+    /// <param name="output">The pipe to write to, typically <c>HttpResponse.BodyWriter</c>.</param>
+    /// <param name="jsonOptions">Options for JSON events. Defaults to compact output with relaxed escaping, so
+    /// non-ASCII text is written as UTF-8 rather than <c>\uXXXX</c> escapes. Indented output is not allowed: an event's
+    /// data must stay on one line.</param>
+    public ServerSentEventWriter(PipeWriter output, JsonWriterOptions? jsonOptions = null)
+    {
+        ArgumentNullException.ThrowIfNull(output);
+        var options = jsonOptions ?? new JsonWriterOptions { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
+        if (options.Indented)
+        {
+            throw new ArgumentException("Indented JSON would put newlines inside an event's data.", nameof(jsonOptions));
+        }
+
+        _output = output;
+        _json = new Utf8JsonWriter(output, options);
+    }
+
+    /// <summary>Bytes written since the last flush, not yet handed to the transport.</summary>
+    public long UnflushedBytes => _output.CanGetUnflushedBytes ? _output.UnflushedBytes : 0;
+
+    /// <summary>
+    /// Writes one event whose data is <paramref name="data"/> (UTF-8). Line breaks in the data become separate
+    /// <c>data:</c> lines, as the SSE format requires, so the client reassembles the same text.
+    /// </summary>
+    /// <param name="data">The event's data.</param>
+    /// <param name="eventType">The <c>event:</c> field, or empty for the default <c>message</c> type.</param>
+    /// <param name="id">The <c>id:</c> field, or empty for none.</param>
+    public void WriteData(ReadOnlySpan<byte> data, ReadOnlySpan<byte> eventType = default, ReadOnlySpan<byte> id = default)
+    {
+        ThrowIfInJsonEvent();
+        WriteFields(eventType, id);
+        while (true)
+        {
+            int lineEnd = data.IndexOfAny((byte)'\r', (byte)'\n');
+            Write(DataPrefix);
+            if (lineEnd < 0)
+            {
+                Write(data);
+                Write("\n"u8);
+                break;
+            }
+
+            Write(data[..lineEnd]);
+            Write("\n"u8);
+            int next = lineEnd + 1;
+            if (data[lineEnd] == '\r' && next < data.Length && data[next] == '\n')
+            {
+                next++;
+            }
+
+            data = data[next..];
+        }
+
+        Write("\n"u8);
+    }
+
+    /// <summary>Writes one event whose data is <paramref name="data"/>, encoded as UTF-8.</summary>
+    /// <param name="data">The event's data; line breaks become separate <c>data:</c> lines.</param>
+    public void WriteData(string data)
+    {
+        ArgumentNullException.ThrowIfNull(data);
+        byte[]? rented = null;
+        int max = Encoding.UTF8.GetMaxByteCount(data.Length);
+        Span<byte> buffer = max <= 512 ? stackalloc byte[512] : (rented = ArrayPool<byte>.Shared.Rent(max));
+        int length = Encoding.UTF8.GetBytes(data, buffer);
+        WriteData(buffer[..length]);
+        if (rented is not null)
+        {
+            ArrayPool<byte>.Shared.Return(rented);
+        }
+    }
+
+    /// <summary>
+    /// Starts an event whose data is one JSON value: writes the fields and <c>data: </c>, then returns a
+    /// <see cref="Utf8JsonWriter"/> that writes straight into the pipe. Write exactly one JSON value with it, then call
+    /// <see cref="EndJsonData"/>.
+    /// </summary>
+    /// <param name="eventType">The <c>event:</c> field, or empty for the default <c>message</c> type.</param>
+    /// <param name="id">The <c>id:</c> field, or empty for none.</param>
+    /// <returns>The JSON writer for this event's data; valid until <see cref="EndJsonData"/>.</returns>
+    public Utf8JsonWriter BeginJsonData(ReadOnlySpan<byte> eventType = default, ReadOnlySpan<byte> id = default)
+    {
+        ThrowIfInJsonEvent();
+        WriteFields(eventType, id);
+        Write(DataPrefix);
+        _json.Reset(_output);
+        _inJsonEvent = true;
+        return _json;
+    }
+
+    /// <summary>Ends the event started by <see cref="BeginJsonData"/>.</summary>
+    public void EndJsonData()
+    {
+        if (!_inJsonEvent)
+        {
+            throw new InvalidOperationException($"{nameof(EndJsonData)} called without {nameof(BeginJsonData)}.");
+        }
+
+        _json.Flush();
+        _inJsonEvent = false;
+        Write(EventEnd);
+    }
+
+    /// <summary>
+    /// Writes a comment, for example a heartbeat <c>: keep-alive</c>. Clients ignore comments; proxies and load
+    /// balancers see traffic, so they keep an idle stream open, and a dead connection surfaces as a failed write.
+    /// </summary>
+    /// <param name="text">The comment text (without the leading colon). Line breaks start new comment lines.</param>
+    public void WriteComment(ReadOnlySpan<char> text)
+    {
+        ThrowIfInJsonEvent();
+        foreach (var line in text.EnumerateLines())
+        {
+            Write(":"u8);
+            if (!line.IsEmpty)
+            {
+                Write(" "u8);
+                int written = Encoding.UTF8.GetBytes(line, _output.GetSpan(Encoding.UTF8.GetMaxByteCount(line.Length)));
+                _output.Advance(written);
+            }
+
+            Write("\n"u8);
+        }
+
+        Write("\n"u8);
+    }
+
+    /// <summary>Hands everything written so far to the transport.</summary>
+    /// <param name="cancellationToken">Cancels the flush.</param>
+    /// <returns>The pipe's flush result; <see cref="FlushResult.IsCompleted"/> means the reader (the client) is gone.</returns>
+    public ValueTask<FlushResult> FlushAsync(CancellationToken cancellationToken = default)
+    {
+        ThrowIfInJsonEvent();
+        return _output.FlushAsync(cancellationToken);
+    }
+
+    private void WriteFields(ReadOnlySpan<byte> eventType, ReadOnlySpan<byte> id)
+    {
+        if (!eventType.IsEmpty)
+        {
+            WriteField(EventPrefix, eventType, nameof(eventType));
+        }
+
+        if (!id.IsEmpty)
+        {
+            WriteField(IdPrefix, id, nameof(id));
+        }
+    }
+
+    private void WriteField(ReadOnlySpan<byte> prefix, ReadOnlySpan<byte> value, string name)
+    {
+        if (value.IndexOfAny((byte)'\r', (byte)'\n') >= 0)
+        {
+            throw new ArgumentException("An event field cannot contain a line break.", name);
+        }
+
+        Write(prefix);
+        Write(value);
+        Write("\n"u8);
+    }
+
+    private void Write(ReadOnlySpan<byte> bytes) => _output.Write(bytes);
+
+    private void ThrowIfInJsonEvent()
+    {
+        if (_inJsonEvent)
+        {
+            throw new InvalidOperationException($"Call {nameof(EndJsonData)} before writing anything else.");
+        }
+    }
+}
