@@ -20,15 +20,21 @@ public static class OpenAiStreamingEndpointRouteBuilderExtensions
     public static RouteGroupBuilder MapOpenAiStreaming(this IEndpointRouteBuilder endpoints, string prefix = "/v1")
     {
         ArgumentNullException.ThrowIfNull(endpoints);
-        var handlers = endpoints.ServiceProvider.GetService<OpenAiEndpoints>()
-            ?? throw new InvalidOperationException(
+        if (endpoints.ServiceProvider.GetService<IServiceProviderIsService>()?.IsService(typeof(OpenAiEndpoints)) != true)
+        {
+            throw new InvalidOperationException(
                 "MapOpenAiStreaming() needs the services of AddOpenAiStreaming(): call builder.Services.AddOpenAiStreaming() first.");
+        }
+
+        // Resolved on the first request, not here, so that invalid options fail in the host's start-up validation.
+        OpenAiEndpoints? handlers = null;
+        OpenAiEndpoints Handlers(HttpContext context) => handlers ??= context.RequestServices.GetRequiredService<OpenAiEndpoints>();
 
         var group = endpoints.MapGroup(prefix);
-        MapWithMethod(group, "/chat/completions", HttpMethods.Post, handlers.ChatCompletionsAsync);
-        MapWithMethod(group, "/completions", HttpMethods.Post, handlers.CompletionsAsync);
-        MapWithMethod(group, "/models", HttpMethods.Get, handlers.ListModelsAsync);
-        MapWithMethod(group, "/models/{model}", HttpMethods.Get, handlers.GetModelAsync);
+        MapWithMethod(group, "/chat/completions", HttpMethods.Post, context => Handlers(context).ChatCompletionsAsync(context));
+        MapWithMethod(group, "/completions", HttpMethods.Post, context => Handlers(context).CompletionsAsync(context));
+        MapWithMethod(group, "/models", HttpMethods.Get, context => Handlers(context).ListModelsAsync(context));
+        MapWithMethod(group, "/models/{model}", HttpMethods.Get, context => Handlers(context).GetModelAsync(context));
         return group;
     }
 

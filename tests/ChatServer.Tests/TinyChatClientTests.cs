@@ -134,7 +134,7 @@ public sealed class TinyChatClientTests
 
         var watch = Stopwatch.StartNew();
         Task consume = ConsumeAsync();
-        Task finished = await Task.WhenAny(consume, Task.Delay(TimeSpan.FromSeconds(10)));
+        Task finished = await Task.WhenAny(consume, Task.Delay(TimeSpan.FromSeconds(10), TestContext.Current.CancellationToken));
 
         Assert.Same(consume, finished);
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => consume);
@@ -149,7 +149,7 @@ public sealed class TinyChatClientTests
         using var cts = new CancellationTokenSource(TimeSpan.FromMilliseconds(50));
 
         Task consume = client.GetResponseAsync([new(ChatRole.User, Prompt)], null, cts.Token);
-        Task finished = await Task.WhenAny(consume, Task.Delay(TimeSpan.FromSeconds(10)));
+        Task finished = await Task.WhenAny(consume, Task.Delay(TimeSpan.FromSeconds(10), TestContext.Current.CancellationToken));
 
         Assert.Same(consume, finished);
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => consume);
@@ -161,7 +161,7 @@ public sealed class TinyChatClientTests
         var options = new ChatOptions { Seed = 9, MaxOutputTokens = 40 };
         (string streamed, _) = await GenerateAsync(options);
 
-        ChatResponse response = await Client().GetResponseAsync([new(ChatRole.User, Prompt)], options);
+        ChatResponse response = await Client().GetResponseAsync([new(ChatRole.User, Prompt)], options, TestContext.Current.CancellationToken);
 
         Assert.Equal(streamed, response.Text);
         Assert.Equal(ChatFinishReason.Length, response.FinishReason);
@@ -218,12 +218,12 @@ public sealed class TinyChatClientTests
         TinyChatClient client = Client();
         ChatMessage[] messages = [new(ChatRole.User, Prompt)];
 
-        Assert.Throws<ArgumentOutOfRangeException>(() => client.GetStreamingResponseAsync(messages, new ChatOptions { TopP = 0 }));
+        Assert.Throws<ArgumentOutOfRangeException>(() => client.GetStreamingResponseAsync(messages, new ChatOptions { TopP = 0 }, TestContext.Current.CancellationToken));
         Assert.Throws<ArgumentOutOfRangeException>(() => client.GetStreamingResponseAsync(
-            messages, new ChatOptions { AdditionalProperties = new() { [TinyChatClient.MinPKey] = 2.0 } }));
-        Assert.Throws<ArgumentOutOfRangeException>(() => client.GetStreamingResponseAsync(messages, new ChatOptions { MaxOutputTokens = 0 }));
+            messages, new ChatOptions { AdditionalProperties = new() { [TinyChatClient.MinPKey] = 2.0 } }, TestContext.Current.CancellationToken));
+        Assert.Throws<ArgumentOutOfRangeException>(() => client.GetStreamingResponseAsync(messages, new ChatOptions { MaxOutputTokens = 0 }, TestContext.Current.CancellationToken));
         Assert.Throws<ArgumentException>(() => client.GetStreamingResponseAsync(
-            messages, new ChatOptions { AdditionalProperties = new() { [TinyChatClient.MinPKey] = true } }));
+            messages, new ChatOptions { AdditionalProperties = new() { [TinyChatClient.MinPKey] = true } }, TestContext.Current.CancellationToken));
     }
 
     [Fact]
@@ -248,7 +248,7 @@ public sealed class TinyChatClientTests
         var text = new StringBuilder();
         var updates = new List<ChatResponseUpdate>();
         await foreach (ChatResponseUpdate update in client.GetStreamingResponseAsync(
-            [new(ChatRole.System, "Be brief."), new(ChatRole.User, Prompt)], options))
+            [new(ChatRole.System, "Be brief."), new(ChatRole.User, Prompt)], options, TestContext.Current.CancellationToken))
         {
             updates.Add(update);
             text.Append(update.Text);

@@ -1,0 +1,102 @@
+using System.Runtime.CompilerServices;
+using Microsoft.Extensions.AI;
+
+namespace OpenAiStreaming.IntegrationTests.Infrastructure;
+
+/// <summary>
+/// A controllable backend: streams a script of tokens with set delays, records the options it was called with, and
+/// signals when its cancellation token fires or its stream ends.
+/// </summary>
+public sealed class ScriptedChatClient : IChatClient
+{
+    private readonly Func<int, TimeSpan> _delayBeforeToken;
+    private readonly IReadOnlyList<string> _tokens;
+
+    public ScriptedChatClient(IReadOnlyList<string> tokens, TimeSpan delay)
+        : this(tokens, _ => delay)
+    {
+    }
+
+    public ScriptedChatClient(IReadOnlyList<string> tokens, Func<int, TimeSpan> delayBeforeToken)
+    {
+        _tokens = tokens;
+        _delayBeforeToken = delayBeforeToken;
+    }
+
+    /// <summary>Throw this after emitting <see cref="FailAfter"/> tokens.</summary>
+    public Exception? Failure { get; init; }
+
+    public int FailAfter { get; init; }
+
+    public ChatFinishReason FinishReason { get; init; } = ChatFinishReason.Stop;
+
+    public UsageDetails? Usage { get; init; }
+
+    /// <summary>Completes when a generation's cancellation token fired while it was running.</summary>
+    public TaskCompletionSource Cancelled { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    /// <summary>Completes when a generation has ended, however it ended.</summary>
+    public TaskCompletionSource Finished { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    public TaskCompletionSource Started { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    public ChatOptions? LastOptions { get; private set; }
+
+    public IList<ChatMessage>? LastMessages { get; private set; }
+
+    public static IReadOnlyList<string> Words(int count) => [.. Enumerable.Range(0, count).Select(i => $"w{i} ")];
+
+    public Task<ChatResponse> GetResponseAsync(IEnumerable<ChatMessage> messages, ChatOptions? options = null, CancellationToken cancellationToken = default) =>
+        GetStreamingResponseAsync(messages, options, cancellationToken).ToChatResponseAsync(cancellationToken);
+
+    public async IAsyncEnumerable<ChatResponseUpdate> GetStreamingResponseAsync(
+        IEnumerable<ChatMessage> messages, ChatOptions? options = null, [EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        LastMessages = [.. messages];
+        LastOptions = options;
+        Started.TrySetResult();
+        using var registration = cancellationToken.Register(() => Cancelled.TrySetResult());
+        try
+        {
+            for (int i = 0; i < _tokens.Count; i++)
+            {
+                if (Failure is not null && i == FailAfter)
+                {
+                    throw Failure;
+                }
+
+                var delay = _delayBeforeToken(i);
+                if (delay > TimeSpan.Zero)
+                {
+                    await Task.Delay(delay, cancellationToken);
+                }
+
+                cancellationToken.ThrowIfCancellationRequested();
+                yield return new ChatResponseUpdate(ChatRole.Assistant, _tokens[i]);
+            }
+
+            if (Failure is not null && FailAfter >= _tokens.Count)
+            {
+                throw Failure;
+            }
+
+            var last = new ChatResponseUpdate { FinishReason = FinishReason };
+            if (Usage is not null)
+            {
+                last.Contents.Add(new UsageContent(Usage));
+            }
+
+            yield return last;
+        }
+        finally
+        {
+            Finished.TrySetResult();
+        }
+    }
+
+    public object? GetService(Type serviceType, object? serviceKey = null) => null;
+
+    public void Dispose()
+    {
+    }
+}
