@@ -1,0 +1,131 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+
+namespace OpenAiStreaming.IntegrationTests.Infrastructure;
+
+/// <summary>
+/// A real nginx (the Debian package) started for one test with its own prefix directory and a free port, in front of
+/// an upstream on loopback; killed and cleaned up on dispose.
+/// </summary>
+public sealed class NginxProcess : IAsyncDisposable
+{
+    private readonly Process _process;
+    private readonly string _directory;
+
+    private NginxProcess(Process process, string directory, int port)
+    {
+        _process = process;
+        _directory = directory;
+        BaseAddress = new Uri($"http://127.0.0.1:{port}/");
+    }
+
+    public Uri BaseAddress { get; }
+
+    /// <summary>The nginx binary, or null when it is not installed.</summary>
+    public static string? Binary { get; } = new[] { "/usr/sbin/nginx", "/usr/local/sbin/nginx", "/usr/bin/nginx" }.FirstOrDefault(File.Exists);
+
+    /// <summary>Skips the calling test when nginx is missing (CI installs it; see .ci/run).</summary>
+    public static void SkipIfMissing()
+    {
+        if (Binary is null)
+        {
+            Assert.Skip("nginx is not installed: apt-get install nginx (.ci/run does).");
+        }
+    }
+
+    /// <summary>Starts nginx with <paramref name="locationBody"/> as the body of <c>location / { ... }</c>.</summary>
+    public static async Task<NginxProcess> StartAsync(string locationBody)
+    {
+        SkipIfMissing();
+        for (int attempt = 0; ; attempt++)
+        {
+            int port = FreePort();
+            string directory = Directory.CreateTempSubdirectory("nginx-test-").FullName;
+            File.WriteAllText(Path.Combine(directory, "nginx.conf"), Config(directory, port, locationBody));
+            var process = Process.Start(new ProcessStartInfo(Binary!, ["-p", directory, "-c", Path.Combine(directory, "nginx.conf"), "-g", "daemon off;"])
+            {
+                RedirectStandardError = true,
+                RedirectStandardOutput = true,
+            })!;
+            var nginx = new NginxProcess(process, directory, port);
+            if (await nginx.WaitUntilListeningAsync(TimeSpan.FromSeconds(10)))
+            {
+                return nginx;
+            }
+
+            string errors = File.Exists(Path.Combine(directory, "error.log")) ? File.ReadAllText(Path.Combine(directory, "error.log")) : "";
+            await nginx.DisposeAsync();
+            if (attempt == 2)
+            {
+                throw new InvalidOperationException($"nginx did not start: {errors}");
+            }
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (!_process.HasExited)
+        {
+            _process.Kill(entireProcessTree: true);
+            await _process.WaitForExitAsync(CancellationToken.None);
+        }
+
+        _process.Dispose();
+        try
+        {
+            Directory.Delete(_directory, recursive: true);
+        }
+        catch (IOException)
+        {
+            // A worker still closing a temp file; the temp folder is cleaned by the system.
+        }
+    }
+
+    private static string Config(string directory, int port, string locationBody) => $$"""
+        {{(Environment.UserName == "root" ? "user root;" : "")}}
+        worker_processes 1;
+        pid {{directory}}/nginx.pid;
+        error_log {{directory}}/error.log warn;
+        events { worker_connections 256; }
+        http {
+            access_log off;
+            client_body_temp_path {{directory}}/client_body;
+            proxy_temp_path {{directory}}/proxy;
+            fastcgi_temp_path {{directory}}/fastcgi;
+            uwsgi_temp_path {{directory}}/uwsgi;
+            scgi_temp_path {{directory}}/scgi;
+            server {
+                listen 127.0.0.1:{{port}};
+                location / { {{locationBody}} }
+            }
+        }
+        """;
+
+    private async Task<bool> WaitUntilListeningAsync(TimeSpan timeout)
+    {
+        var deadline = Stopwatch.StartNew();
+        while (deadline.Elapsed < timeout && !_process.HasExited)
+        {
+            using var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+            try
+            {
+                await socket.ConnectAsync(new IPEndPoint(IPAddress.Loopback, BaseAddress.Port));
+                return true;
+            }
+            catch (SocketException)
+            {
+                await Task.Delay(50);
+            }
+        }
+
+        return false;
+    }
+
+    private static int FreePort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+}
