@@ -130,7 +130,8 @@ internal sealed class OpenAiEndpoints(
     private async Task StreamAsync(HttpContext context, TokenPump<ChatResponseUpdate> pump, ResponseInfo info)
     {
         var aborted = context.RequestAborted;
-        var sse = await context.Response.StartServerSentEventsAsync(aborted).ConfigureAwait(false);
+        context.Response.PrepareServerSentEvents();
+        var sse = new ServerSentEventWriter(context.Response.BodyWriter);
         var chunks = new ChunkWriter(sse, info.Kind, info.Id, info.Created, info.Request.Model);
         var state = new CompletionState();
         int toolCallIndex = 0;
@@ -140,7 +141,8 @@ internal sealed class OpenAiEndpoints(
             chunks.WriteToolCall(toolCallIndex++, call);
         }
 
-        // The role chunk goes out with the headers: clients see a live stream while the model is still in prefill.
+        // The role chunk goes out with the headers, in the loop's first flush: clients see a live stream while the
+        // model is still in prefill.
         chunks.WriteRole();
         try
         {

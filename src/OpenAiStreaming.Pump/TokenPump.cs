@@ -27,6 +27,9 @@ public sealed class TokenPump<T> : IAsyncDisposable
     /// <summary>Cancels a wait after the idle timeout; reset after each wait that ends in time.</summary>
     private CancellationTokenSource? _idleCts;
 
+    /// <summary>The caller's token <see cref="_idleCts"/> is linked to.</summary>
+    private CancellationToken _idleCtsLinkedTo;
+
     private TokenPump(Func<CancellationToken, IAsyncEnumerable<T>> source, TokenPumpOptions options, CancellationToken cancellationToken)
     {
         _channel = Channel.CreateBounded<T>(new BoundedChannelOptions(options.Capacity)
@@ -80,7 +83,13 @@ public sealed class TokenPump<T> : IAsyncDisposable
             return await reader.WaitToReadAsync(cancellationToken).ConfigureAwait(false) ? PumpSignal.Data : PumpSignal.Completed;
         }
 
-        _idleCts ??= CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        if (_idleCts is null || _idleCtsLinkedTo != cancellationToken)
+        {
+            _idleCts?.Dispose();
+            _idleCts = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            _idleCtsLinkedTo = cancellationToken;
+        }
+
         _idleCts.CancelAfter(idleTimeout);
         try
         {

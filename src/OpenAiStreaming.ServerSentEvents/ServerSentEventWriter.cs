@@ -167,27 +167,29 @@ public sealed class ServerSentEventWriter
 
     private void WriteFields(ReadOnlySpan<byte> eventType, ReadOnlySpan<byte> id)
     {
-        if (!eventType.IsEmpty)
-        {
-            WriteField(EventPrefix, eventType, nameof(eventType));
-        }
-
-        if (!id.IsEmpty)
-        {
-            WriteField(IdPrefix, id, nameof(id));
-        }
+        // Both are checked before either is written, so a rejected field leaves nothing half-written in the pipe.
+        ThrowIfLineBreak(eventType, nameof(eventType));
+        ThrowIfLineBreak(id, nameof(id));
+        WriteField(EventPrefix, eventType);
+        WriteField(IdPrefix, id);
     }
 
-    private void WriteField(ReadOnlySpan<byte> prefix, ReadOnlySpan<byte> value, string name)
+    private static void ThrowIfLineBreak(ReadOnlySpan<byte> value, string name)
     {
         if (value.IndexOfAny((byte)'\r', (byte)'\n') >= 0)
         {
             throw new ArgumentException("An event field cannot contain a line break.", name);
         }
+    }
 
-        Write(prefix);
-        Write(value);
-        Write("\n"u8);
+    private void WriteField(ReadOnlySpan<byte> prefix, ReadOnlySpan<byte> value)
+    {
+        if (!value.IsEmpty)
+        {
+            Write(prefix);
+            Write(value);
+            Write("\n"u8);
+        }
     }
 
     private void Write(ReadOnlySpan<byte> bytes) => _output.Write(bytes);
