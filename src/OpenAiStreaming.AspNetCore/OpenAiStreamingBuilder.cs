@@ -15,7 +15,8 @@ public sealed class OpenAiStreamingBuilder
 
     /// <summary>
     /// Serves <paramref name="id"/> (the request's <c>model</c> field) with the chat client <paramref name="factory"/>
-    /// makes. The factory runs once, on the first request for the model; the client must be safe to call concurrently.
+    /// makes. The factory runs once, when the endpoints handle their first request; the client must be safe to call
+    /// concurrently.
     /// </summary>
     /// <param name="id">The model id clients send, and <c>/v1/models</c> lists.</param>
     /// <param name="factory">Creates the chat client that serves the model.</param>

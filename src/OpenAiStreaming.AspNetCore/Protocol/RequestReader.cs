@@ -100,6 +100,12 @@ internal static class RequestReader
         catch (JsonException ex)
         {
             string param = ToParam(ex.Path);
+            if (ex.InnerException is JsonException { Path: ['$', .. var innerPath] } inner)
+            {
+                param += innerPath;
+                ex = inner;
+            }
+
             return (null, OpenAiError.BadRequest($"Invalid type for '{param}': {Expected(param, ex)}.", param, "invalid_type"));
         }
     }

@@ -372,8 +372,13 @@ internal static class RequestValidator
         return null;
     }
 
-    private static (FunctionCallContent? Call, OpenAiError? Error) ToFunctionCall(ToolCallDto call, string param)
+    private static (FunctionCallContent? Call, OpenAiError? Error) ToFunctionCall(ToolCallDto? call, string param)
     {
+        if (call is null)
+        {
+            return (null, OpenAiError.InvalidValue(param, "expected a tool call object."));
+        }
+
         if (string.IsNullOrEmpty(call.Id))
         {
             return (null, OpenAiError.BadRequest($"'{param}.id' is required.", $"{param}.id", "missing_required_parameter"));

@@ -80,7 +80,7 @@ internal sealed class ChatMessageDto
 
     public string? ToolCallId { get; set; }
 
-    public List<ToolCallDto>? ToolCalls { get; set; }
+    public List<ToolCallDto?>? ToolCalls { get; set; }
 }
 
 internal sealed class ToolCallDto
@@ -149,12 +149,28 @@ internal sealed class PromptDto
 
 internal sealed class MessageContentConverter : JsonConverter<MessageContent>
 {
-    public override MessageContent? Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options) => reader.TokenType switch
+    public override MessageContent? Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options)
     {
-        JsonTokenType.String => new MessageContent { Text = reader.GetString() },
-        JsonTokenType.StartArray => new MessageContent { Parts = JsonSerializer.Deserialize(ref reader, OpenAiJsonContext.Default.ListContentPartDto) },
-        _ => throw new JsonException("expected a string or an array of content parts"),
-    };
+        switch (reader.TokenType)
+        {
+            case JsonTokenType.String:
+                return new MessageContent { Text = reader.GetString() };
+            case JsonTokenType.StartArray:
+                try
+                {
+                    return new MessageContent { Parts = JsonSerializer.Deserialize(ref reader, OpenAiJsonContext.Default.ListContentPartDto) };
+                }
+                catch (JsonException ex)
+                {
+                    // The nested call knows only its own path ($[0].text); wrapped, the outer serializer adds the
+                    // path to this content, and RequestReader joins the two.
+                    throw new JsonException(null, ex);
+                }
+
+            default:
+                throw new JsonException("expected a string or an array of content parts");
+        }
+    }
 
     public override void Write(Utf8JsonWriter writer, MessageContent value, JsonSerializerOptions options) =>
         throw new NotSupportedException();

@@ -75,7 +75,7 @@ public class RequestReaderTests
         Assert.Equal($"Invalid type for '{param}': {expected}.", error.Message);
     }
 
-    [Fact(Skip = "bug: Requests.cs:165 (MessageContentConverter) deserializes content parts with a nested JsonSerializer call, whose exception keeps its own path ($[0].text), so RequestReader.cs:102 reports param '[0].text'")]
+    [Fact]
     public void Parse_WrongTypeInsideContentPart_ParamNamesFullPath()
     {
         var (_, error) = ParseChat("{\"messages\":[{\"role\":\"user\",\"content\":[{\"type\":\"text\",\"text\":5}]}]}");

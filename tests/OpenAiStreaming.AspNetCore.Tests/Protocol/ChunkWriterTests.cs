@@ -1,0 +1,290 @@
+using System.Buffers;
+using System.IO.Pipelines;
+using System.Net.ServerSentEvents;
+using System.Text;
+using System.Text.Json;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.AI;
+using OpenAiStreaming.AspNetCore.Protocol;
+using OpenAiStreaming.ServerSentEvents;
+
+namespace OpenAiStreaming.AspNetCore.Tests.Protocol;
+
+public class ChunkWriterTests
+{
+    private const string Id = "chatcmpl-abc123";
+    private const long Created = 1_700_000_000;
+    private const string Model = "tiny-model";
+
+    private readonly Pipe _pipe = new(new PipeOptions(pauseWriterThreshold: 0));
+    private readonly ServerSentEventWriter _sse;
+
+    public ChunkWriterTests()
+    {
+        _sse = new ServerSentEventWriter(_pipe.Writer);
+    }
+
+    [Fact]
+    public async Task WriteContent_Chat_ExactBytes()
+    {
+        Writer(CompletionKind.Chat).WriteContent("Hello");
+
+        Assert.Equal(
+            "data: {\"id\":\"chatcmpl-abc123\",\"object\":\"chat.completion.chunk\",\"created\":1700000000,\"model\":\"tiny-model\","
+            + "\"choices\":[{\"index\":0,\"delta\":{\"content\":\"Hello\"},\"logprobs\":null,\"finish_reason\":null}]}\n\n",
+            await FlushAndReadAsync());
+    }
+
+    [Fact]
+    public async Task WriteRole_Chat_AssistantRoleWithEmptyContent()
+    {
+        Writer(CompletionKind.Chat).WriteRole();
+
+        using var chunk = Assert.Single(await ReadEventsAsync());
+        var choice = AssertChunk(chunk.RootElement, "chat.completion.chunk");
+        AssertProperties(choice.GetProperty("delta"), "role", "content");
+        Assert.Equal("assistant", choice.GetProperty("delta").GetProperty("role").GetString());
+        Assert.Equal("", choice.GetProperty("delta").GetProperty("content").GetString());
+        Assert.Equal(JsonValueKind.Null, choice.GetProperty("finish_reason").ValueKind);
+    }
+
+    [Fact]
+    public async Task WriteRole_Text_WritesNothing()
+    {
+        Writer(CompletionKind.Text).WriteRole();
+
+        await _sse.FlushAsync(TestContext.Current.CancellationToken);
+        Assert.False(_pipe.Reader.TryRead(out _));
+    }
+
+    [Fact]
+    public async Task WriteContent_ChatWithSpecialCharacters_DeltaContentRoundTrips()
+    {
+        const string text = "line \"one\"\nzwei – 三 <tag> & \\";
+        Writer(CompletionKind.Chat).WriteContent(text);
+
+        using var chunk = Assert.Single(await ReadEventsAsync());
+        var choice = AssertChunk(chunk.RootElement, "chat.completion.chunk");
+        AssertProperties(choice.GetProperty("delta"), "content");
+        Assert.Equal(text, choice.GetProperty("delta").GetProperty("content").GetString());
+        Assert.Equal(JsonValueKind.Null, choice.GetProperty("finish_reason").ValueKind);
+    }
+
+    [Fact]
+    public async Task WriteContent_Text_TextFieldWithoutDelta()
+    {
+        Writer(CompletionKind.Text).WriteContent("Once");
+
+        using var chunk = Assert.Single(await ReadEventsAsync());
+        var choice = AssertChunk(chunk.RootElement, "text_completion");
+        AssertProperties(choice, "index", "text", "logprobs", "finish_reason");
+        Assert.Equal("Once", choice.GetProperty("text").GetString());
+        Assert.Equal(JsonValueKind.Null, choice.GetProperty("finish_reason").ValueKind);
+    }
+
+    [Theory]
+    [InlineData("stop")]
+    [InlineData("length")]
+    [InlineData("tool_calls")]
+    [InlineData("content_filter")]
+    public async Task WriteFinish_Chat_EmptyDeltaAndFinishReason(string reason)
+    {
+        Writer(CompletionKind.Chat).WriteFinish(reason);
+
+        using var chunk = Assert.Single(await ReadEventsAsync());
+        var choice = AssertChunk(chunk.RootElement, "chat.completion.chunk");
+        AssertProperties(choice.GetProperty("delta"));
+        Assert.Equal(reason, choice.GetProperty("finish_reason").GetString());
+    }
+
+    [Fact]
+    public async Task WriteFinish_Text_EmptyTextAndFinishReason()
+    {
+        Writer(CompletionKind.Text).WriteFinish("length");
+
+        using var chunk = Assert.Single(await ReadEventsAsync());
+        var choice = AssertChunk(chunk.RootElement, "text_completion");
+        AssertProperties(choice, "index", "text", "logprobs", "finish_reason");
+        Assert.Equal("", choice.GetProperty("text").GetString());
+        Assert.Equal("length", choice.GetProperty("finish_reason").GetString());
+    }
+
+    [Theory]
+    [InlineData("Chat", "chat.completion.chunk")]
+    [InlineData("Text", "text_completion")]
+    public async Task WriteUsage_AnyKind_EmptyChoicesAndTotals(string kind, string expectedObject)
+    {
+        Writer(Enum.Parse<CompletionKind>(kind)).WriteUsage(12, 30);
+
+        using var chunk = Assert.Single(await ReadEventsAsync());
+        var root = chunk.RootElement;
+        AssertProperties(root, "id", "object", "created", "model", "choices", "usage");
+        Assert.Equal(Id, root.GetProperty("id").GetString());
+        Assert.Equal(expectedObject, root.GetProperty("object").GetString());
+        Assert.Equal(Created, root.GetProperty("created").GetInt64());
+        Assert.Equal(Model, root.GetProperty("model").GetString());
+        Assert.Equal(0, root.GetProperty("choices").GetArrayLength());
+        var usage = root.GetProperty("usage");
+        AssertProperties(usage, "prompt_tokens", "completion_tokens", "total_tokens");
+        Assert.Equal(12, usage.GetProperty("prompt_tokens").GetInt32());
+        Assert.Equal(30, usage.GetProperty("completion_tokens").GetInt32());
+        Assert.Equal(42, usage.GetProperty("total_tokens").GetInt32());
+    }
+
+    [Fact]
+    public async Task WriteToolCall_Chat_ToolCallDelta()
+    {
+        var call = new FunctionCallContent("call_9", "weather", new Dictionary<string, object?> { ["city"] = "Paris" });
+
+        Writer(CompletionKind.Chat).WriteToolCall(1, call);
+
+        using var chunk = Assert.Single(await ReadEventsAsync());
+        var choice = AssertChunk(chunk.RootElement, "chat.completion.chunk");
+        var toolCall = Assert.Single(choice.GetProperty("delta").GetProperty("tool_calls").EnumerateArray());
+        AssertProperties(toolCall, "index", "id", "type", "function");
+        Assert.Equal(1, toolCall.GetProperty("index").GetInt32());
+        Assert.Equal("call_9", toolCall.GetProperty("id").GetString());
+        Assert.Equal("function", toolCall.GetProperty("type").GetString());
+        Assert.Equal("weather", toolCall.GetProperty("function").GetProperty("name").GetString());
+        using var arguments = JsonDocument.Parse(toolCall.GetProperty("function").GetProperty("arguments").GetString()!);
+        Assert.Equal("Paris", arguments.RootElement.GetProperty("city").GetString());
+    }
+
+    [Fact]
+    public async Task WriteToolCall_NoArguments_EmptyObjectString()
+    {
+        Writer(CompletionKind.Chat).WriteToolCall(0, new FunctionCallContent("c", "now"));
+
+        using var chunk = Assert.Single(await ReadEventsAsync());
+        var toolCall = chunk.RootElement.GetProperty("choices")[0].GetProperty("delta").GetProperty("tool_calls")[0];
+        Assert.Equal("{}", toolCall.GetProperty("function").GetProperty("arguments").GetString());
+    }
+
+    [Theory]
+    [InlineData("Chat")]
+    [InlineData("Text")]
+    public async Task WriteDone_AnyKind_DoneMarkerExactBytes(string kind)
+    {
+        Writer(Enum.Parse<CompletionKind>(kind)).WriteDone();
+
+        Assert.Equal("data: [DONE]\n\n", await FlushAndReadAsync());
+    }
+
+    [Theory]
+    [InlineData("Chat")]
+    [InlineData("Text")]
+    public async Task WriteError_WithParamAndCode_OpenAiErrorObject(string kind)
+    {
+        Writer(Enum.Parse<CompletionKind>(kind)).WriteError(new OpenAiError(StatusCodes.Status400BadRequest, "bad \"value\"", OpenAiError.InvalidRequest, "temperature", "invalid_value"));
+
+        using var chunk = Assert.Single(await ReadEventsAsync());
+        AssertProperties(chunk.RootElement, "error");
+        var error = chunk.RootElement.GetProperty("error");
+        AssertProperties(error, "message", "type", "param", "code");
+        Assert.Equal("bad \"value\"", error.GetProperty("message").GetString());
+        Assert.Equal("invalid_request_error", error.GetProperty("type").GetString());
+        Assert.Equal("temperature", error.GetProperty("param").GetString());
+        Assert.Equal("invalid_value", error.GetProperty("code").GetString());
+    }
+
+    [Fact]
+    public async Task WriteError_WithoutParamAndCode_NullsWritten()
+    {
+        Writer(CompletionKind.Chat).WriteError(OpenAiError.Server("the model failed"));
+
+        using var chunk = Assert.Single(await ReadEventsAsync());
+        var error = chunk.RootElement.GetProperty("error");
+        AssertProperties(error, "message", "type", "param", "code");
+        Assert.Equal("the model failed", error.GetProperty("message").GetString());
+        Assert.Equal("server_error", error.GetProperty("type").GetString());
+        Assert.Equal(JsonValueKind.Null, error.GetProperty("param").ValueKind);
+        Assert.Equal(JsonValueKind.Null, error.GetProperty("code").ValueKind);
+    }
+
+    [Fact]
+    public async Task WholeChatStream_RoleContentFinishUsageDone_ConstantIdentityAndOrder()
+    {
+        var chunks = Writer(CompletionKind.Chat);
+        chunks.WriteRole();
+        chunks.WriteContent("Hi");
+        chunks.WriteContent(" there");
+        chunks.WriteFinish("stop");
+        chunks.WriteUsage(3, 2);
+        chunks.WriteDone();
+
+        var items = await ParseAsync(await FlushAndReadBytesAsync());
+
+        Assert.Equal(6, items.Count);
+        Assert.Equal("[DONE]", items[^1].Data);
+        var documents = items.Take(5).Select(i => JsonDocument.Parse(i.Data)).ToList();
+        try
+        {
+            Assert.All(documents, d =>
+            {
+                Assert.Equal(Id, d.RootElement.GetProperty("id").GetString());
+                Assert.Equal(Created, d.RootElement.GetProperty("created").GetInt64());
+                Assert.Equal(Model, d.RootElement.GetProperty("model").GetString());
+                Assert.Equal("chat.completion.chunk", d.RootElement.GetProperty("object").GetString());
+            });
+            Assert.Equal("assistant", documents[0].RootElement.GetProperty("choices")[0].GetProperty("delta").GetProperty("role").GetString());
+            Assert.Equal("Hi", documents[1].RootElement.GetProperty("choices")[0].GetProperty("delta").GetProperty("content").GetString());
+            Assert.Equal(" there", documents[2].RootElement.GetProperty("choices")[0].GetProperty("delta").GetProperty("content").GetString());
+            Assert.Equal("stop", documents[3].RootElement.GetProperty("choices")[0].GetProperty("finish_reason").GetString());
+            Assert.Equal(5, documents[4].RootElement.GetProperty("usage").GetProperty("total_tokens").GetInt32());
+        }
+        finally
+        {
+            documents.ForEach(d => d.Dispose());
+        }
+    }
+
+    private ChunkWriter Writer(CompletionKind kind) => new(_sse, kind, Id, Created, Model);
+
+    /// <summary>Checks the fields every chunk with a choice carries and returns that single choice.</summary>
+    private static JsonElement AssertChunk(JsonElement root, string expectedObject)
+    {
+        AssertProperties(root, "id", "object", "created", "model", "choices");
+        Assert.Equal(Id, root.GetProperty("id").GetString());
+        Assert.Equal(expectedObject, root.GetProperty("object").GetString());
+        Assert.Equal(JsonValueKind.Number, root.GetProperty("created").ValueKind);
+        Assert.Equal(Created, root.GetProperty("created").GetInt64());
+        Assert.Equal(Model, root.GetProperty("model").GetString());
+        var choice = Assert.Single(root.GetProperty("choices").EnumerateArray());
+        Assert.Equal(0, choice.GetProperty("index").GetInt32());
+        Assert.Equal(JsonValueKind.Null, choice.GetProperty("logprobs").ValueKind);
+        Assert.True(choice.TryGetProperty("finish_reason", out _));
+        return choice;
+    }
+
+    private static void AssertProperties(JsonElement element, params string[] names) =>
+        Assert.Equal(names, element.EnumerateObject().Select(p => p.Name));
+
+    private async Task<List<JsonDocument>> ReadEventsAsync()
+    {
+        var items = await ParseAsync(await FlushAndReadBytesAsync());
+        return items.Select(i => JsonDocument.Parse(i.Data)).ToList();
+    }
+
+    private async Task<string> FlushAndReadAsync() => Encoding.UTF8.GetString(await FlushAndReadBytesAsync());
+
+    private async Task<byte[]> FlushAndReadBytesAsync()
+    {
+        await _sse.FlushAsync(TestContext.Current.CancellationToken);
+        Assert.True(_pipe.Reader.TryRead(out var result));
+        var bytes = result.Buffer.ToArray();
+        _pipe.Reader.AdvanceTo(result.Buffer.End);
+        return bytes;
+    }
+
+    private static async Task<List<SseItem<string>>> ParseAsync(byte[] bytes)
+    {
+        var items = new List<SseItem<string>>();
+        using var stream = new MemoryStream(bytes);
+        await foreach (var item in SseParser.Create(stream).EnumerateAsync(TestContext.Current.CancellationToken))
+        {
+            items.Add(item);
+        }
+
+        return items;
+    }
+}

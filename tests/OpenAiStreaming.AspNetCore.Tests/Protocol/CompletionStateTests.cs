@@ -1,0 +1,192 @@
+using Microsoft.Extensions.AI;
+using OpenAiStreaming.AspNetCore.Protocol;
+
+namespace OpenAiStreaming.AspNetCore.Tests.Protocol;
+
+public class CompletionStateTests
+{
+    [Theory]
+    [InlineData("stop", "stop")]
+    [InlineData("length", "length")]
+    [InlineData("tool_calls", "tool_calls")]
+    [InlineData("content_filter", "content_filter")]
+    [InlineData("error", "stop")]
+    [InlineData("end_turn", "stop")]
+    public void FinishReason_BackendReason_OpenAiValue(string backendReason, string expected)
+    {
+        var state = new CompletionState();
+
+        state.Apply(new ChatResponseUpdate { FinishReason = new ChatFinishReason(backendReason) });
+
+        Assert.Equal(expected, state.FinishReason);
+    }
+
+    [Fact]
+    public void FinishReason_WellKnownReasons_OpenAiValues()
+    {
+        Assert.Equal("stop", FinishOf(ChatFinishReason.Stop));
+        Assert.Equal("length", FinishOf(ChatFinishReason.Length));
+        Assert.Equal("tool_calls", FinishOf(ChatFinishReason.ToolCalls));
+        Assert.Equal("content_filter", FinishOf(ChatFinishReason.ContentFilter));
+    }
+
+    [Fact]
+    public void FinishReason_NoneGiven_Stop()
+    {
+        var state = new CompletionState();
+
+        state.Apply(new ChatResponseUpdate(ChatRole.Assistant, "hi"));
+
+        Assert.Equal("stop", state.FinishReason);
+    }
+
+    [Fact]
+    public void FinishReason_NoneGivenAfterToolCall_ToolCalls()
+    {
+        var state = new CompletionState();
+
+        state.Apply(new ChatResponseUpdate(ChatRole.Assistant, [new FunctionCallContent("c1", "f")]));
+
+        Assert.Equal("tool_calls", state.FinishReason);
+    }
+
+    [Fact]
+    public void FinishReason_ExplicitReasonWithToolCall_ExplicitReasonKept()
+    {
+        var state = new CompletionState();
+
+        state.Apply(new ChatResponseUpdate(ChatRole.Assistant, [new FunctionCallContent("c1", "f")]) { FinishReason = ChatFinishReason.Length });
+
+        Assert.Equal("length", state.FinishReason);
+    }
+
+    [Fact]
+    public void FinishReason_LaterUpdateWithoutReason_EarlierReasonKept()
+    {
+        var state = new CompletionState();
+
+        state.Apply(new ChatResponseUpdate { FinishReason = ChatFinishReason.Length });
+        state.Apply(new ChatResponseUpdate(ChatRole.Assistant, "tail"));
+
+        Assert.Equal("length", state.FinishReason);
+    }
+
+    [Fact]
+    public void Apply_TextUpdates_PendingTextAccumulatesUntilCleared()
+    {
+        var state = new CompletionState();
+
+        state.Apply(new ChatResponseUpdate(ChatRole.Assistant, "Hel"));
+        state.Apply(new ChatResponseUpdate(ChatRole.Assistant, "lo"));
+        Assert.Equal("Hello", state.PendingText.ToString());
+
+        state.ClearPendingText();
+        Assert.True(state.PendingText.IsEmpty);
+
+        state.Apply(new ChatResponseUpdate(ChatRole.Assistant, " world"));
+        Assert.Equal(" world", state.PendingText.ToString());
+    }
+
+    [Fact]
+    public void Apply_ToolCall_CallbackSeesStateAndCallThenCallIsKept()
+    {
+        var state = new CompletionState();
+        var call = new FunctionCallContent("c1", "weather", new Dictionary<string, object?> { ["city"] = "Paris" });
+        var seen = new List<(CompletionState State, FunctionCallContent Call, int KeptBefore)>();
+
+        state.Apply(
+            new ChatResponseUpdate(ChatRole.Assistant, [new TextContent("checking"), call]),
+            (s, c) => seen.Add((s, c, s.ToolCalls.Count)));
+
+        var (seenState, seenCall, keptBefore) = Assert.Single(seen);
+        Assert.Same(state, seenState);
+        Assert.Same(call, seenCall);
+        Assert.Equal(0, keptBefore);
+        Assert.Same(call, Assert.Single(state.ToolCalls));
+        Assert.Equal("checking", state.PendingText.ToString());
+    }
+
+    [Fact]
+    public void Usage_BackendReported_BackendNumbers()
+    {
+        var state = new CompletionState();
+        state.Apply(new ChatResponseUpdate(ChatRole.Assistant, "a"));
+        state.Apply(new ChatResponseUpdate(ChatRole.Assistant, [new UsageContent(new UsageDetails { InputTokenCount = 11, OutputTokenCount = 7 })]));
+
+        var usage = state.Usage([new ChatMessage(ChatRole.User, "a long prompt that would count differently")]);
+
+        Assert.Equal((11, 7), usage);
+    }
+
+    [Fact]
+    public void Usage_NotReported_DeltasAndQuarterOfPromptCharactersRoundedUp()
+    {
+        var state = new CompletionState();
+        state.Apply(new ChatResponseUpdate(ChatRole.Assistant, "one"));
+        state.Apply(new ChatResponseUpdate(ChatRole.Assistant, ""));
+        state.Apply(new ChatResponseUpdate(ChatRole.Assistant, " two"));
+        state.Apply(new ChatResponseUpdate(ChatRole.Assistant, " three"));
+
+        // 5 + 4 characters: ceil(9 / 4) = 3. Empty deltas are not tokens.
+        var usage = state.Usage([new ChatMessage(ChatRole.System, "abcde"), new ChatMessage(ChatRole.User, "fghi")]);
+
+        Assert.Equal((3, 3), usage);
+    }
+
+    [Theory]
+    [InlineData(0, 0)]
+    [InlineData(1, 1)]
+    [InlineData(4, 1)]
+    [InlineData(5, 2)]
+    [InlineData(8, 2)]
+    [InlineData(9, 3)]
+    public void Usage_NotReported_PromptTokensCeilingOfCharactersOverFour(int characters, int expected)
+    {
+        var state = new CompletionState();
+
+        var (prompt, completion) = state.Usage([new ChatMessage(ChatRole.User, new string('x', characters))]);
+
+        Assert.Equal(expected, prompt);
+        Assert.Equal(0, completion);
+    }
+
+    [Fact]
+    public void Usage_ToolResultsInPrompt_CountedAsCharacters()
+    {
+        var state = new CompletionState();
+        var prompt = new List<ChatMessage>
+        {
+            new(ChatRole.User, "abcd"),
+            new(ChatRole.Tool, [new FunctionResultContent("c1", "12345678")]),
+        };
+
+        Assert.Equal(3, state.Usage(prompt).Prompt);
+    }
+
+    [Fact]
+    public void Usage_OnlyOutputReported_PromptEstimated()
+    {
+        var state = new CompletionState();
+        state.Apply(new ChatResponseUpdate(ChatRole.Assistant, [new UsageContent(new UsageDetails { OutputTokenCount = 9 })]));
+
+        Assert.Equal((2, 9), state.Usage([new ChatMessage(ChatRole.User, "12345678")]));
+    }
+
+    [Fact]
+    public void Usage_OnlyInputReported_DeltasCounted()
+    {
+        var state = new CompletionState();
+        state.Apply(new ChatResponseUpdate(ChatRole.Assistant, "a"));
+        state.Apply(new ChatResponseUpdate(ChatRole.Assistant, "b"));
+        state.Apply(new ChatResponseUpdate(ChatRole.Assistant, [new UsageContent(new UsageDetails { InputTokenCount = 40 })]));
+
+        Assert.Equal((40, 2), state.Usage([new ChatMessage(ChatRole.User, "x")]));
+    }
+
+    private static string FinishOf(ChatFinishReason reason)
+    {
+        var state = new CompletionState();
+        state.Apply(new ChatResponseUpdate { FinishReason = reason });
+        return state.FinishReason;
+    }
+}
