@@ -1,12 +1,10 @@
-using System.Security.Cryptography;
 using System.Text.Json.Serialization.Metadata;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.AI;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using OpenAiStreaming.AspNetCore.Protocol;
-using OpenAiStreaming.Pump;
-using OpenAiStreaming.ServerSentEvents;
+using OpenAiStreaming.AspNetCore.Streaming;
 
 namespace OpenAiStreaming.AspNetCore;
 
@@ -14,15 +12,12 @@ namespace OpenAiStreaming.AspNetCore;
 internal sealed class OpenAiEndpoints(
     ChatModelRegistry models,
     ApiKeyValidator apiKeys,
+    AdmissionControl admissions,
+    StreamLifetime lifetime,
     IOptions<OpenAiStreamingOptions> options,
     TimeProvider timeProvider,
     ILogger<OpenAiEndpoints> logger)
 {
-    /// <summary>How long an error event gets to reach the socket before the connection is aborted (see DESIGN).</summary>
-    private static readonly TimeSpan s_errorDrainDelay = TimeSpan.FromMilliseconds(100);
-
-    private static readonly Action<CompletionState, FunctionCallContent> s_noToolCallWriter = static (_, _) => { };
-
     private readonly OpenAiStreamingOptions _options = options.Value;
 
     /// <summary>When this server started: the <c>created</c> of every model in <c>/v1/models</c>.</summary>
@@ -97,190 +92,28 @@ internal sealed class OpenAiEndpoints(
             error = OpenAiError.ModelNotFound(request.Model);
         }
 
+        if (error is null && lifetime.Stopping.IsCancellationRequested)
+        {
+            error = CompletionExchange.ShuttingDown;
+        }
+
+        // Admission happens while a real status code can still be sent.
+        var admission = error is null ? admissions.For(request!.Model) : null;
+        var admitted = admission?.TryEnter();
+        if (admitted == AdmissionResult.Rejected)
+        {
+            context.Response.Headers.RetryAfter = "1";
+            error = new OpenAiError(StatusCodes.Status429TooManyRequests,
+                $"Model '{request!.Model}' is serving its maximum number of requests; retry shortly.", "rate_limit_exceeded", null, "too_many_requests");
+        }
+
         if (error is not null)
         {
             await error.WriteAsync(context.Response).ConfigureAwait(false);
             return;
         }
 
-        string id = (kind == CompletionKind.Chat ? "chatcmpl-" : "cmpl-") + RandomNumberGenerator.GetHexString(24, lowercase: true);
-        long created = timeProvider.GetUtcNow().ToUnixTimeSeconds();
-        var pumpOptions = new TokenPumpOptions { Capacity = _options.StreamBufferCapacity };
-        var aborted = context.RequestAborted;
-        await using var pump = TokenPump<ChatResponseUpdate>.Start(
-            ct => client!.GetStreamingResponseAsync(request!.Messages, request.Options, ct), pumpOptions, aborted);
-        try
-        {
-            if (request!.Stream)
-            {
-                await StreamAsync(context, pump, new ResponseInfo(kind, id, created, request)).ConfigureAwait(false);
-            }
-            else
-            {
-                await RespondWholeAsync(context, pump, new ResponseInfo(kind, id, created, request)).ConfigureAwait(false);
-            }
-        }
-        catch (Exception) when (aborted.IsCancellationRequested)
-        {
-            // The client left: whatever failed on the way out (a write, the producer's cancellation) is expected.
-            OpenAiStreamingLog.ClientDisconnected(logger, request!.Model);
-        }
+        var exchange = new CompletionExchange(context, kind, request!, client!, admission!, _options, lifetime, timeProvider, logger);
+        await exchange.RunAsync(queued: admitted == AdmissionResult.Queued).ConfigureAwait(false);
     }
-
-    private async Task StreamAsync(HttpContext context, TokenPump<ChatResponseUpdate> pump, ResponseInfo info)
-    {
-        var aborted = context.RequestAborted;
-        context.Response.PrepareServerSentEvents();
-        var sse = new ServerSentEventWriter(context.Response.BodyWriter);
-        var chunks = new ChunkWriter(sse, info.Kind, info.Id, info.Created, info.Request.Model);
-        var state = new CompletionState();
-        int toolCallIndex = 0;
-        void WriteToolCall(CompletionState s, FunctionCallContent call)
-        {
-            WritePendingText(chunks, s);
-            chunks.WriteToolCall(toolCallIndex++, call);
-        }
-
-        // The role chunk goes out with the headers, in the loop's first flush: clients see a live stream while the
-        // model is still in prefill.
-        chunks.WriteRole();
-        try
-        {
-            while (!(await sse.FlushAsync(aborted).ConfigureAwait(false)).IsCompleted)
-            {
-                var signal = await pump.WaitAsync(_options.HeartbeatInterval, aborted).ConfigureAwait(false);
-                if (signal == PumpSignal.Completed)
-                {
-                    chunks.WriteFinish(state.FinishReason);
-                    if (info.Request.IncludeUsage)
-                    {
-                        var (prompt, completion) = state.Usage(info.Request.Messages);
-                        chunks.WriteUsage(prompt, completion);
-                    }
-
-                    chunks.WriteDone();
-                    await sse.FlushAsync(aborted).ConfigureAwait(false);
-                    return;
-                }
-
-                if (signal == PumpSignal.Idle)
-                {
-                    sse.WriteComment("keep-alive");
-                    continue;
-                }
-
-                // Everything that is ready goes out as one chunk and one flush.
-                while (pump.TryRead(out var update))
-                {
-                    state.Apply(update, info.Kind == CompletionKind.Chat ? WriteToolCall : s_noToolCallWriter);
-                }
-
-                WritePendingText(chunks, state);
-            }
-        }
-        catch (Exception ex) when (!aborted.IsCancellationRequested)
-        {
-            OpenAiStreamingLog.BackendFailedMidStream(logger, info.Request.Model, ex);
-            await FailStreamAsync(context, sse, chunks, ex).ConfigureAwait(false);
-        }
-    }
-
-    private static void WritePendingText(ChunkWriter chunks, CompletionState state)
-    {
-        if (!state.PendingText.IsEmpty)
-        {
-            chunks.WriteContent(state.PendingText);
-            state.ClearPendingText();
-        }
-    }
-
-    /// <summary>
-    /// Ends a started stream that failed: an error event, flushed and given a moment to reach the socket, then an aborted
-    /// connection, so that no client mistakes the truncated answer for a complete one.
-    /// </summary>
-    private async Task FailStreamAsync(HttpContext context, ServerSentEventWriter sse, ChunkWriter chunks, Exception ex)
-    {
-        try
-        {
-            chunks.WriteError(OpenAiError.Server(ErrorMessage(ex)));
-            await sse.FlushAsync(context.RequestAborted).ConfigureAwait(false);
-            await Task.Delay(s_errorDrainDelay, timeProvider, context.RequestAborted).ConfigureAwait(false);
-        }
-        catch (Exception) when (context.RequestAborted.IsCancellationRequested)
-        {
-            // The client is gone already; the abort below is all that is left to do.
-        }
-        finally
-        {
-            context.Abort();
-        }
-    }
-
-    private async Task RespondWholeAsync(HttpContext context, TokenPump<ChatResponseUpdate> pump, ResponseInfo info)
-    {
-        var aborted = context.RequestAborted;
-        var state = new CompletionState();
-        try
-        {
-            while (await pump.WaitAsync(Timeout.InfiniteTimeSpan, aborted).ConfigureAwait(false) != PumpSignal.Completed)
-            {
-                while (pump.TryRead(out var update))
-                {
-                    state.Apply(update);
-                }
-            }
-        }
-        catch (Exception ex) when (!aborted.IsCancellationRequested)
-        {
-            OpenAiStreamingLog.BackendFailedBeforeStart(logger, info.Request.Model, ex);
-            await OpenAiError.Server(ErrorMessage(ex)).WriteAsync(context.Response).ConfigureAwait(false);
-            return;
-        }
-
-        var (prompt, completion) = state.Usage(info.Request.Messages);
-        var usage = new UsageDto { PromptTokens = prompt, CompletionTokens = completion, TotalTokens = prompt + completion };
-        string text = state.PendingText.ToString();
-        if (info.Kind == CompletionKind.Chat)
-        {
-            var message = new ResponseMessageDto
-            {
-                Content = text.Length == 0 && state.ToolCalls.Count > 0 ? null : text,
-                ToolCalls = state.ToolCalls.Count == 0 ? null : [.. state.ToolCalls.Select(ToToolCallDto)],
-            };
-            var response = new ChatCompletionResponse
-            {
-                Id = info.Id,
-                Created = info.Created,
-                Model = info.Request.Model,
-                Choices = [new ChatChoiceDto { Message = message, FinishReason = state.FinishReason }],
-                Usage = usage,
-            };
-            await context.Response.WriteAsJsonAsync(response, OpenAiJsonContext.Default.ChatCompletionResponse, "application/json", aborted).ConfigureAwait(false);
-        }
-        else
-        {
-            var response = new TextCompletionResponse
-            {
-                Id = info.Id,
-                Created = info.Created,
-                Model = info.Request.Model,
-                Choices = [new TextChoiceDto { Text = text, FinishReason = state.FinishReason }],
-                Usage = usage,
-            };
-            await context.Response.WriteAsJsonAsync(response, OpenAiJsonContext.Default.TextCompletionResponse, "application/json", aborted).ConfigureAwait(false);
-        }
-    }
-
-    private static ToolCallDto ToToolCallDto(FunctionCallContent call) => new()
-    {
-        Id = call.CallId,
-        Type = "function",
-        Function = new FunctionCallDto { Name = call.Name, Arguments = ToolCallArguments.Serialize(call) },
-    };
-
-    private string ErrorMessage(Exception ex) => _options.IncludeExceptionDetails
-        ? $"The model failed: {ex.GetType().Name}: {ex.Message}"
-        : "The model failed while generating this response.";
-
-    private sealed record ResponseInfo(CompletionKind Kind, string Id, long Created, ValidatedRequest Request);
 }

@@ -25,9 +25,35 @@ public sealed class OpenAiStreamingOptions
     public long MaxRequestBodySize { get; set; } = 4 * 1024 * 1024;
 
     /// <summary>
-    /// How many deltas may wait between the model and a slow client before the model waits. Default 256.
+    /// The most bytes of output that may wait for a slow client (text counted as UTF-16 in memory). Default 1 MiB.
+    /// The model never waits for the client: deltas merge while it lags, and past this limit the stream ends with an
+    /// error event and the generation is cancelled.
     /// </summary>
-    public int StreamBufferCapacity { get; set; } = 256;
+    public long MaxBufferedBytes { get; set; } = 1024 * 1024;
+
+    /// <summary>
+    /// The longest a request may take, waiting for admission included; past it the stream ends with an error event and
+    /// the generation is cancelled. Default null: no limit.
+    /// </summary>
+    public TimeSpan? MaxStreamDuration { get; set; }
+
+    /// <summary>
+    /// How long open streams may run on once the host starts stopping (SIGTERM); the rest then end with an error event
+    /// saying the server is shutting down. Default 10 seconds. The host's own shutdown timeout is raised to leave room.
+    /// </summary>
+    public TimeSpan ShutdownDrainTimeout { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>
+    /// The most requests one model serves at once. Default null: unlimited. Beyond it requests queue (see
+    /// <see cref="MaxQueuedStreams"/>) or get 429 with <c>Retry-After</c>.
+    /// </summary>
+    public int? MaxConcurrentStreams { get; set; }
+
+    /// <summary>
+    /// How many requests per model may wait for admission when <see cref="MaxConcurrentStreams"/> are running. Default 0:
+    /// none wait, they get 429 at once. A waiting streaming request gets its headers and heartbeats while it waits.
+    /// </summary>
+    public int MaxQueuedStreams { get; set; }
 
     /// <summary>
     /// The <c>max_tokens</c> of a text completion (<c>/v1/completions</c>) that sets none. Default 16, as OpenAI and vLLM.

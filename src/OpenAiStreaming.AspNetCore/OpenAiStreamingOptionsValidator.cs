@@ -19,9 +19,29 @@ internal sealed class OpenAiStreamingOptionsValidator : IValidateOptions<OpenAiS
             failures.Add($"{section}:{nameof(options.MaxRequestBodySize)} must be positive; it is {options.MaxRequestBodySize}.");
         }
 
-        if (options.StreamBufferCapacity < 1)
+        if (options.MaxBufferedBytes <= 0)
         {
-            failures.Add($"{section}:{nameof(options.StreamBufferCapacity)} must be at least 1; it is {options.StreamBufferCapacity}.");
+            failures.Add($"{section}:{nameof(options.MaxBufferedBytes)} must be positive; it is {options.MaxBufferedBytes}.");
+        }
+
+        if (options.MaxStreamDuration <= TimeSpan.Zero)
+        {
+            failures.Add($"{section}:{nameof(options.MaxStreamDuration)} must be positive when set; it is {options.MaxStreamDuration}.");
+        }
+
+        if (options.ShutdownDrainTimeout < TimeSpan.Zero)
+        {
+            failures.Add($"{section}:{nameof(options.ShutdownDrainTimeout)} must not be negative; it is {options.ShutdownDrainTimeout}.");
+        }
+
+        if (options.MaxConcurrentStreams < 1)
+        {
+            failures.Add($"{section}:{nameof(options.MaxConcurrentStreams)} must be at least 1 when set; it is {options.MaxConcurrentStreams}.");
+        }
+
+        if (options.MaxQueuedStreams < 0)
+        {
+            failures.Add($"{section}:{nameof(options.MaxQueuedStreams)} must not be negative; it is {options.MaxQueuedStreams}.");
         }
 
         if (options.DefaultCompletionMaxTokens < 1)

@@ -1,6 +1,8 @@
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
+using Microsoft.Extensions.Hosting;
 using OpenAiStreaming.AspNetCore;
+using OpenAiStreaming.AspNetCore.Streaming;
 
 namespace Microsoft.Extensions.DependencyInjection;
 
@@ -28,6 +30,29 @@ public static class OpenAiStreamingServiceCollectionExtensions
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton<ChatModelRegistry>();
         services.TryAddSingleton<ApiKeyValidator>();
+        services.TryAddSingleton<StreamLifetime>();
+        services.TryAddSingleton<AdmissionControl>();
+
+        // Streams draining after SIGTERM need the host to wait for them. The host reads its options while it is built,
+        // before start-up validation: invalid options are left to that validation to report.
+        services.AddOptions<HostOptions>().Configure<IOptions<OpenAiStreamingOptions>>((host, streaming) =>
+        {
+            TimeSpan drain;
+            try
+            {
+                drain = streaming.Value.ShutdownDrainTimeout;
+            }
+            catch (OptionsValidationException)
+            {
+                return;
+            }
+
+            var needed = drain + TimeSpan.FromSeconds(5);
+            if (host.ShutdownTimeout < needed)
+            {
+                host.ShutdownTimeout = needed;
+            }
+        });
         services.TryAddSingleton<OpenAiEndpoints>();
         return new OpenAiStreamingBuilder(services);
     }

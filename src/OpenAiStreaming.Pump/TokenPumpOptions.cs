@@ -4,8 +4,15 @@ namespace OpenAiStreaming.Pump;
 public sealed class TokenPumpOptions
 {
     /// <summary>
-    /// How many deltas the channel between producer and consumer holds before the producer waits. Default 256: a
-    /// slow client briefly lags behind, a stalled one makes the producer wait instead of filling memory.
+    /// How many deltas queue separately before new ones are merged into the last. Default 64. The producer never
+    /// waits either way; this only bounds the number of objects a slow consumer keeps alive.
     /// </summary>
-    public int Capacity { get; set; } = 256;
+    public int Capacity { get; set; } = 64;
+
+    /// <summary>
+    /// The most bytes of deltas that may wait for the consumer. Default 1 MiB. Past it the stream fails with
+    /// <see cref="TokenPumpOverflowException"/> and the producer is cancelled: a client that stopped reading cannot make
+    /// the server hold a whole generation in memory.
+    /// </summary>
+    public long MaxBufferedBytes { get; set; } = 1024 * 1024;
 }

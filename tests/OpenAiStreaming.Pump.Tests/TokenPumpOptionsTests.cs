@@ -3,8 +3,14 @@ namespace OpenAiStreaming.Pump.Tests;
 public class TokenPumpOptionsTests
 {
     [Fact]
-    public void Capacity_Default_256()
+    public void Capacity_Default_64()
     {
-        Assert.Equal(256, new TokenPumpOptions().Capacity);
+        Assert.Equal(64, new TokenPumpOptions().Capacity);
+    }
+
+    [Fact]
+    public void MaxBufferedBytes_Default_OneMebibyte()
+    {
+        Assert.Equal(1024 * 1024, new TokenPumpOptions().MaxBufferedBytes);
     }
 }

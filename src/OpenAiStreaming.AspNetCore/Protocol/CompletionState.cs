@@ -1,5 +1,6 @@
 using System.Buffers;
 using Microsoft.Extensions.AI;
+using OpenAiStreaming.AspNetCore.Streaming;
 
 namespace OpenAiStreaming.AspNetCore.Protocol;
 
@@ -36,6 +37,19 @@ internal sealed class CompletionState
     };
 
     public void ClearPendingText() => _pendingText.ResetWrittenCount();
+
+    /// <summary>Folds one pumped delta in; <paramref name="onToolCall"/> sees each function call as it arrives.</summary>
+    public void Apply(ChatDelta delta, Action<CompletionState, FunctionCallContent>? onToolCall = null)
+    {
+        if (delta.Update is { } update)
+        {
+            Apply(update, onToolCall);
+            return;
+        }
+
+        delta.CopyTextTo(_pendingText);
+        _textDeltas += delta.TextUpdates;
+    }
 
     /// <summary>Folds one update in; <paramref name="onToolCall"/> sees each function call as it arrives.</summary>
     public void Apply(ChatResponseUpdate update, Action<CompletionState, FunctionCallContent>? onToolCall = null)

@@ -1,0 +1,96 @@
+using System.Buffers;
+using System.Text;
+using Microsoft.Extensions.AI;
+using OpenAiStreaming.Pump;
+
+namespace OpenAiStreaming.AspNetCore.Streaming;
+
+/// <summary>
+/// What the pump carries: either text (one update's, or several merged while the client lagged) or a whole update that
+/// carries more than text (a finish reason, usage, a tool call), passed on untouched.
+/// </summary>
+internal sealed class ChatDelta
+{
+    /// <summary>The text of the first text update; later merged text goes to <see cref="_merged"/>.</summary>
+    private readonly string? _text;
+
+    /// <summary>Created on the first merge, so the common unmerged delta allocates no builder.</summary>
+    private StringBuilder? _merged;
+
+    private ChatDelta(string? text, ChatResponseUpdate? update)
+    {
+        _text = text;
+        Update = update;
+        TextUpdates = text is null ? 0 : 1;
+    }
+
+    /// <summary>An update that is more than text, or null for a text delta.</summary>
+    public ChatResponseUpdate? Update { get; }
+
+    /// <summary>How many text updates this delta holds: the output token count when the backend reports none.</summary>
+    public int TextUpdates { get; private set; }
+
+    /// <summary>The characters of text this delta holds.</summary>
+    public int TextLength => _merged?.Length ?? _text?.Length ?? 0;
+
+    public static ChatDelta From(ChatResponseUpdate update)
+    {
+        // An update that is one piece of text and nothing else (the common case: one per token) becomes mergeable text.
+        if (update.FinishReason is null && update.Contents is [TextContent { Text: var text }])
+        {
+            return new ChatDelta(text, null);
+        }
+
+        return new ChatDelta(null, update);
+    }
+
+    public static async IAsyncEnumerable<ChatDelta> FromAsync(IAsyncEnumerable<ChatResponseUpdate> updates)
+    {
+        await foreach (var update in updates.ConfigureAwait(false))
+        {
+            yield return From(update);
+        }
+    }
+
+    /// <summary>Appends this delta's text to <paramref name="destination"/>.</summary>
+    public void CopyTextTo(ArrayBufferWriter<char> destination)
+    {
+        if (_merged is not null)
+        {
+            foreach (var chunk in _merged.GetChunks())
+            {
+                destination.Write(chunk.Span);
+            }
+        }
+        else if (_text is not null)
+        {
+            destination.Write(_text.AsSpan());
+        }
+    }
+
+    public bool TryAppend(ChatDelta next)
+    {
+        if (Update is not null || next.Update is not null)
+        {
+            return false;
+        }
+
+        _merged ??= new StringBuilder(_text);
+        _merged.Append(next._text).Append(next._merged);
+        TextUpdates += next.TextUpdates;
+        return true;
+    }
+}
+
+/// <summary>Merges text deltas; sizes them by their characters, as UTF-16 in memory, plus a fixed cost per update.</summary>
+internal sealed class ChatDeltaMerger : IDeltaMerger<ChatDelta>
+{
+    /// <summary>What an update that is more than text is counted as: its objects, roughly.</summary>
+    private const int UpdateSize = 256;
+
+    public static readonly ChatDeltaMerger Instance = new();
+
+    public bool TryMerge(ChatDelta pending, ChatDelta next) => pending.TryAppend(next);
+
+    public long GetSize(ChatDelta delta) => delta.Update is null ? delta.TextLength * sizeof(char) : UpdateSize;
+}

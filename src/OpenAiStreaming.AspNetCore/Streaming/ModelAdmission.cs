@@ -1,0 +1,86 @@
+namespace OpenAiStreaming.AspNetCore.Streaming;
+
+/// <summary>What <see cref="ModelAdmission.TryEnter"/> decided.</summary>
+internal enum AdmissionResult
+{
+    /// <summary>A slot was free: the request runs now.</summary>
+    Admitted,
+
+    /// <summary>No slot, but room in the queue: wait with <see cref="ModelAdmission.WaitAsync"/>.</summary>
+    Queued,
+
+    /// <summary>No slot and no room in the queue: answer 429.</summary>
+    Rejected,
+}
+
+/// <summary>
+/// One model's concurrency limit (<see cref="OpenAiStreamingOptions.MaxConcurrentStreams"/>) and the bounded queue
+/// in front of it (<see cref="OpenAiStreamingOptions.MaxQueuedStreams"/>). Queued requests are admitted in arrival order.
+/// </summary>
+internal sealed class ModelAdmission
+{
+    /// <summary>Free slots; null when the model has no limit.</summary>
+    private readonly SemaphoreSlim? _slots;
+
+    private readonly int _maxQueued;
+
+    /// <summary>Requests between a <see cref="AdmissionResult.Queued"/> answer and their admission or departure.</summary>
+    private int _queued;
+
+    public ModelAdmission(int? maxConcurrent, int maxQueued)
+    {
+        _slots = maxConcurrent is { } max ? new SemaphoreSlim(max, max) : null;
+        _maxQueued = maxQueued;
+    }
+
+    public AdmissionResult TryEnter()
+    {
+        if (_slots is null || _slots.Wait(0))
+        {
+            return AdmissionResult.Admitted;
+        }
+
+        if (Interlocked.Increment(ref _queued) <= _maxQueued)
+        {
+            return AdmissionResult.Queued;
+        }
+
+        Interlocked.Decrement(ref _queued);
+        return AdmissionResult.Rejected;
+    }
+
+    /// <summary>After <see cref="AdmissionResult.Queued"/>: waits up to <paramref name="timeout"/> for a slot.</summary>
+    /// <returns>True when admitted; false when still queued after the timeout (call again).</returns>
+    /// <exception cref="OperationCanceledException">The wait was cancelled; the request has left the queue.</exception>
+    public async Task<bool> WaitAsync(TimeSpan timeout, CancellationToken cancellationToken)
+    {
+        try
+        {
+            if (await _slots!.WaitAsync(timeout, cancellationToken).ConfigureAwait(false))
+            {
+                Interlocked.Decrement(ref _queued);
+                return true;
+            }
+
+            return false;
+        }
+        catch (OperationCanceledException)
+        {
+            Interlocked.Decrement(ref _queued);
+            throw;
+        }
+    }
+
+    /// <summary>Gives back the slot of an admitted request.</summary>
+    public void Leave() => _slots?.Release();
+}
+
+/// <summary>The admission state of every model, made on first use.</summary>
+internal sealed class AdmissionControl(Microsoft.Extensions.Options.IOptions<OpenAiStreamingOptions> options)
+{
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, ModelAdmission> _models = new(StringComparer.Ordinal);
+    private readonly OpenAiStreamingOptions _options = options.Value;
+
+    public ModelAdmission For(string model) =>
+        _models.GetOrAdd(model, static (_, o) => new ModelAdmission(o.MaxConcurrentStreams, o.MaxQueuedStreams), _options);
+}
