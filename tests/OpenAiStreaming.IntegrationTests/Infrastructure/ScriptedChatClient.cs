@@ -1,4 +1,6 @@
+using System.Diagnostics;
 using System.Runtime.CompilerServices;
+using System.Threading.Channels;
 using Microsoft.Extensions.AI;
 
 namespace OpenAiStreaming.IntegrationTests.Infrastructure;
@@ -40,6 +42,14 @@ public sealed class ScriptedChatClient : IChatClient
 
     public TaskCompletionSource Started { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
+    /// <summary>Every generation this backend started, in order, with what happened to it.</summary>
+    public Channel<Generation> Generations { get; } = Channel.CreateUnbounded<Generation>();
+
+    /// <summary>How many generations started.</summary>
+    public int StartedCount => Volatile.Read(ref _startedCount);
+
+    private int _startedCount;
+
     public ChatOptions? LastOptions { get; private set; }
 
     public IList<ChatMessage>? LastMessages { get; private set; }
@@ -54,12 +64,21 @@ public sealed class ScriptedChatClient : IChatClient
     {
         LastMessages = [.. messages];
         LastOptions = options;
+        var generation = new Generation();
+        Interlocked.Increment(ref _startedCount);
+        Generations.Writer.TryWrite(generation);
         Started.TrySetResult();
-        using var registration = cancellationToken.Register(() => Cancelled.TrySetResult());
+        using var registration = cancellationToken.Register(() =>
+        {
+            generation.CancelledAt = Stopwatch.GetTimestamp();
+            generation.Cancelled.TrySetResult();
+            Cancelled.TrySetResult();
+        });
         try
         {
             for (int i = 0; i < _tokens.Count; i++)
             {
+                generation.Emitted = i;
                 if (Failure is not null && i == FailAfter)
                 {
                     throw Failure;
@@ -90,8 +109,23 @@ public sealed class ScriptedChatClient : IChatClient
         }
         finally
         {
+            generation.Finished.TrySetResult();
             Finished.TrySetResult();
         }
+    }
+
+    /// <summary>One generation: when its token fired, and whether its loop has ended.</summary>
+    public sealed class Generation
+    {
+        public TaskCompletionSource Cancelled { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        /// <summary>The <see cref="Stopwatch"/> timestamp of the cancellation.</summary>
+        public long CancelledAt { get; set; }
+
+        public TaskCompletionSource Finished { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        /// <summary>Tokens emitted before the loop ended.</summary>
+        public int Emitted { get; set; }
     }
 
     public object? GetService(Type serviceType, object? serviceKey = null) => null;
