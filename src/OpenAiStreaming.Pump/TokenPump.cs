@@ -43,6 +43,9 @@ public sealed class TokenPump<T> : IAsyncDisposable
     /// <summary>Why the stream ended, if it failed; thrown to the consumer once the queue is drained.</summary>
     private Exception? _error;
 
+    /// <summary>True once <see cref="DisposeAsync"/> has run.</summary>
+    private bool _disposed;
+
     /// <summary>Rung (one slot, extra rings dropped) whenever the state changes; the consumer waits on it.</summary>
     private readonly Channel<bool> _doorbell = Channel.CreateBounded<bool>(new BoundedChannelOptions(1)
     {
@@ -173,7 +176,7 @@ public sealed class TokenPump<T> : IAsyncDisposable
         bool overflowed = false;
         lock (_lock)
         {
-            if (_completed)
+            if (_completed || ProducerToken.IsCancellationRequested)
             {
                 return false;
             }
@@ -327,6 +330,12 @@ public sealed class TokenPump<T> : IAsyncDisposable
         bool running;
         lock (_lock)
         {
+            if (_disposed)
+            {
+                return;
+            }
+
+            _disposed = true;
             running = !_completed;
         }
 
