@@ -234,7 +234,7 @@ public sealed class LifecycleTests
         await using var app = await TestApp.StartAsync(
             builder => builder.Services.AddOpenAiStreaming().AddChatModel("healthy", _ => healthy).AddChatModel("failing", _ => failing),
             app => app.MapOpenAiStreaming());
-        using var client = new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = 200 }) { BaseAddress = app.BaseAddress };
+        using var client = TestApp.CreateClient(app.BaseAddress);
 
         var healthyStreams = Enumerable.Range(0, 100).Select(_ => Sse.ReadAllAsync(client, Sse.ChatRequest(Sse.ChatBody(model: "healthy")))).ToList();
         var failed = await Sse.ReadUntilFailureAsync(client, Sse.ChatRequest(Sse.ChatBody(model: "failing")));

@@ -17,10 +17,22 @@ public sealed class TestApp : IAsyncDisposable
     {
         App = app;
         BaseAddress = baseAddress;
-        Client = new HttpClient { BaseAddress = baseAddress, Timeout = TimeSpan.FromSeconds(30) };
+        Client = CreateClient(baseAddress);
     }
 
     public WebApplication App { get; }
+
+    /// <summary>
+    /// A client that leaves like a browser tab: disposing an unfinished response closes the connection at once.
+    /// (By default HttpClient first drains up to 1 MB for 2 seconds to reuse the connection, which hides how fast the
+    /// server reacts to a disconnect.)
+    /// </summary>
+    public static HttpClient CreateClient(Uri baseAddress, int maxConnections = int.MaxValue) =>
+        new(new SocketsHttpHandler { MaxResponseDrainSize = 0, MaxConnectionsPerServer = maxConnections })
+        {
+            BaseAddress = baseAddress,
+            Timeout = TimeSpan.FromSeconds(30),
+        };
 
     public Uri BaseAddress { get; }
 
