@@ -41,6 +41,29 @@ public sealed class OpenAiSdkTests
     }
 
     [Fact]
+    public async Task CompleteChatStreaming_HeartbeatsBetweenTokens_SdkIgnoresThem()
+    {
+        var backend = new ScriptedChatClient(["slow", " tokens"], TimeSpan.FromMilliseconds(250));
+        await using var app = await TestApp.StartAsync(backend, o => o.HeartbeatInterval = TimeSpan.FromMilliseconds(50));
+        var client = CreateClient(app);
+
+        var text = new StringBuilder();
+        ChatFinishReason? finishReason = null;
+        await foreach (var update in client.CompleteChatStreamingAsync([new UserChatMessage("Hello")], cancellationToken: TestContext.Current.CancellationToken))
+        {
+            foreach (var part in update.ContentUpdate)
+            {
+                text.Append(part.Text);
+            }
+
+            finishReason ??= update.FinishReason;
+        }
+
+        Assert.Equal("slow tokens", text.ToString());
+        Assert.Equal(ChatFinishReason.Stop, finishReason);
+    }
+
+    [Fact]
     public async Task CompleteChat_NotStreaming_GetsCompletion()
     {
         await using var app = await TestApp.StartAsync(new ScriptedChatClient(["Hi", " there"], TimeSpan.Zero));

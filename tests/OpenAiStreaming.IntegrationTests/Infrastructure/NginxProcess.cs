@@ -40,7 +40,7 @@ public sealed class NginxProcess : IAsyncDisposable
         SkipIfMissing();
         for (int attempt = 0; ; attempt++)
         {
-            int port = FreePort();
+            int port = Ports.Free();
             string directory = Directory.CreateTempSubdirectory("nginx-test-").FullName;
             File.WriteAllText(Path.Combine(directory, "nginx.conf"), Config(directory, port, locationBody));
             var process = Process.Start(new ProcessStartInfo(Binary!, ["-p", directory, "-c", Path.Combine(directory, "nginx.conf"), "-g", "daemon off;"])
@@ -120,12 +120,5 @@ public sealed class NginxProcess : IAsyncDisposable
         }
 
         return false;
-    }
-
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 }

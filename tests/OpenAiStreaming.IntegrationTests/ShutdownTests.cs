@@ -1,0 +1,151 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.ServerSentEvents;
+using System.Text;
+using OpenAiStreaming.IntegrationTests.Infrastructure;
+
+namespace OpenAiStreaming.IntegrationTests;
+
+/// <summary>Graceful shutdown: open streams get the drain time, then end visibly; waiting requests get 503.</summary>
+public sealed class ShutdownTests
+{
+    private static CancellationToken Ct => TestContext.Current.CancellationToken;
+
+    [Fact]
+    public async Task StopApplication_QueuedRequestGets503AndOpenStreamEndsWithShutdownError()
+    {
+        var backend = new ScriptedChatClient(ScriptedChatClient.Words(10_000), TimeSpan.FromMilliseconds(20));
+        await using var app = await TestApp.StartAsync(backend, o =>
+        {
+            o.MaxConcurrentStreams = 1;
+            o.MaxQueuedStreams = 1;
+            o.ShutdownDrainTimeout = TimeSpan.FromMilliseconds(300);
+        });
+        var open = Sse.ReadUntilFailureAsync(app.Client, Sse.ChatRequest(Sse.ChatBody()));
+        await backend.Started.Task.WaitAsync(TimeSpan.FromSeconds(10), Ct);
+        var queued = app.Client.PostAsync("v1/chat/completions", new StringContent(Sse.ChatBody(stream: false), Encoding.UTF8, "application/json"), Ct);
+
+        app.App.Lifetime.StopApplication();
+
+        using var refused = await queued.WaitAsync(TimeSpan.FromSeconds(10), Ct);
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, refused.StatusCode);
+        Assert.Contains("server_shutting_down", await refused.Content.ReadAsStringAsync(Ct), StringComparison.Ordinal);
+        var (events, failure) = await open.WaitAsync(TimeSpan.FromSeconds(10), Ct);
+        Assert.IsAssignableFrom<IOException>(failure);
+        Assert.Contains("\"code\":\"server_shutting_down\"", events[^1], StringComparison.Ordinal);
+        await backend.Cancelled.Task.WaitAsync(TimeSpan.FromSeconds(10), Ct);
+        Assert.Equal(1, backend.StartedCount);
+    }
+
+    [Fact]
+    public async Task Sigterm_With200OpenStreams_EachEndsCompleteOrWithShutdownErrorAndProcessExitsZero()
+    {
+        int port = Ports.Free();
+        string serverDll = Path.Combine(AppContext.BaseDirectory, "ChatServer.dll");
+        using var server = Process.Start(new ProcessStartInfo("dotnet",
+        [
+            serverDll, $"--urls=http://127.0.0.1:{port}", "--OpenAiStreaming:ShutdownDrainTimeout=00:00:02",
+            "--TinyModel:TokenDelay=00:00:00.020", "--Logging:LogLevel:Default=Warning",
+        ])
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+        })!;
+        var output = new StringBuilder();
+        server.OutputDataReceived += (_, e) => { lock (output) { output.AppendLine(e.Data); } };
+        server.ErrorDataReceived += (_, e) => { lock (output) { output.AppendLine(e.Data); } };
+        server.BeginOutputReadLine();
+        server.BeginErrorReadLine();
+        try
+        {
+            using var client = TestApp.CreateClient(new Uri($"http://127.0.0.1:{port}/"));
+            await WaitUntilServingAsync(client, server);
+
+            // Half the streams can finish inside the drain time (60 tokens, 1.2 s); half cannot (5,000 tokens, 100 s).
+            var firstTokens = new CountdownEvent(200);
+            var streams = Enumerable.Range(0, 200)
+                .Select(i => ReadStreamAsync(client, maxTokens: i % 2 == 0 ? 60 : 5000, firstTokens))
+                .ToList();
+            Assert.True(await Task.Run(() => firstTokens.Wait(TimeSpan.FromSeconds(30), Ct), Ct), "not every stream got its first token");
+
+            using (var kill = Process.Start("kill", ["-TERM", server.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]))
+            {
+                await kill.WaitForExitAsync(Ct);
+            }
+
+            await server.WaitForExitAsync(Ct).WaitAsync(TimeSpan.FromSeconds(30), Ct);
+            var outcomes = await Task.WhenAll(streams).WaitAsync(TimeSpan.FromSeconds(30), Ct);
+
+            Assert.True(server.ExitCode == 0, $"exit code {server.ExitCode}: {output}");
+            Assert.All(outcomes, o => Assert.True(o is StreamOutcome.Complete or StreamOutcome.ShutdownError, o.ToString()));
+            Assert.All(outcomes.Where((_, i) => i % 2 == 0), o => Assert.Equal(StreamOutcome.Complete, o));
+            Assert.All(outcomes.Where((_, i) => i % 2 == 1), o => Assert.Equal(StreamOutcome.ShutdownError, o));
+        }
+        finally
+        {
+            if (!server.HasExited)
+            {
+                server.Kill(entireProcessTree: true);
+            }
+        }
+    }
+
+    private enum StreamOutcome
+    {
+        Complete,
+        ShutdownError,
+        Other,
+    }
+
+    private static async Task<StreamOutcome> ReadStreamAsync(HttpClient client, int maxTokens, CountdownEvent firstTokens)
+    {
+        string body = Sse.ChatBody(model: "tiny-char-lm", extra: $",\"max_tokens\":{maxTokens}");
+        using var response = await client.SendAsync(Sse.ChatRequest(body), HttpCompletionOption.ResponseHeadersRead, Ct);
+        await using var stream = await response.Content.ReadAsStreamAsync(Ct);
+        string? last = null;
+        bool counted = false;
+        try
+        {
+            await foreach (var item in SseParser.Create(stream).EnumerateAsync(Ct))
+            {
+                last = item.Data;
+                if (!counted && last.Contains("\"content\":\"", StringComparison.Ordinal) && !last.Contains("\"role\"", StringComparison.Ordinal))
+                {
+                    counted = true;
+                    firstTokens.Signal();
+                }
+            }
+        }
+        catch (IOException) when (last?.Contains("\"code\":\"server_shutting_down\"", StringComparison.Ordinal) == true)
+        {
+            return StreamOutcome.ShutdownError;
+        }
+
+        return last == "[DONE]" ? StreamOutcome.Complete : StreamOutcome.Other;
+    }
+
+    private static async Task WaitUntilServingAsync(HttpClient client, Process server)
+    {
+        var clock = Stopwatch.StartNew();
+        while (clock.Elapsed < TimeSpan.FromSeconds(30))
+        {
+            Assert.False(server.HasExited, "the server exited at start");
+            try
+            {
+                using var response = await client.GetAsync("v1/models", Ct);
+                if (response.IsSuccessStatusCode)
+                {
+                    return;
+                }
+            }
+            catch (HttpRequestException)
+            {
+                // Not listening yet.
+            }
+
+            await Task.Delay(100, Ct);
+        }
+
+        Assert.Fail("the server did not start listening within 30 s");
+    }
+}
