@@ -5,6 +5,7 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using OpenAiStreaming.AspNetCore.Protocol;
 using OpenAiStreaming.AspNetCore.Streaming;
+using OpenAiStreaming.Metrics;
 
 namespace OpenAiStreaming.AspNetCore;
 
@@ -14,6 +15,7 @@ internal sealed class OpenAiEndpoints(
     ApiKeyValidator apiKeys,
     AdmissionControl admissions,
     StreamLifetime lifetime,
+    OpenAiStreamingMetrics metrics,
     IOptions<OpenAiStreamingOptions> options,
     TimeProvider timeProvider,
     ILogger<OpenAiEndpoints> logger)
@@ -73,6 +75,7 @@ internal sealed class OpenAiEndpoints(
         Func<TRequest, (ValidatedRequest? Request, OpenAiError? Error)> validate)
         where TRequest : class
     {
+        long arrival = timeProvider.GetTimestamp();
         if (!apiKeys.IsAuthorized(context.Request))
         {
             await Unauthorized().WriteAsync(context.Response).ConfigureAwait(false);
@@ -92,28 +95,40 @@ internal sealed class OpenAiEndpoints(
             error = OpenAiError.ModelNotFound(request.Model);
         }
 
-        if (error is null && lifetime.Stopping.IsCancellationRequested)
-        {
-            error = CompletionExchange.ShuttingDown;
-        }
-
-        // Admission happens while a real status code can still be sent.
-        var admission = error is null ? admissions.For(request!.Model) : null;
-        var admitted = admission?.TryEnter();
-        if (admitted == AdmissionResult.Rejected)
-        {
-            context.Response.Headers.RetryAfter = "1";
-            error = new OpenAiError(StatusCodes.Status429TooManyRequests,
-                $"Model '{request!.Model}' is serving its maximum number of requests; retry shortly.", "rate_limit_exceeded", null, "too_many_requests");
-        }
-
         if (error is not null)
         {
             await error.WriteAsync(context.Response).ConfigureAwait(false);
             return;
         }
 
-        var exchange = new CompletionExchange(context, kind, request!, client!, admission!, _options, lifetime, timeProvider, logger);
+        var requestMetrics = metrics.StartRequest(request!.Model, kind == CompletionKind.Chat ? "chat" : "text_completion", arrival, timeProvider);
+        if (lifetime.Stopping.IsCancellationRequested)
+        {
+            await RefuseAsync(context, requestMetrics, "server_shutting_down", CompletionExchange.ShuttingDown).ConfigureAwait(false);
+            return;
+        }
+
+        // Admission happens while a real status code can still be sent.
+        var admission = admissions.For(request.Model);
+        var admitted = admission.TryEnter();
+        if (admitted == AdmissionResult.Rejected)
+        {
+            context.Response.Headers.RetryAfter = "1";
+            await RefuseAsync(context, requestMetrics, "rate_limited", new OpenAiError(StatusCodes.Status429TooManyRequests,
+                $"Model '{request.Model}' is serving its maximum number of requests; retry shortly.", "rate_limit_exceeded", null, "too_many_requests")).ConfigureAwait(false);
+            return;
+        }
+
+        var exchange = new CompletionExchange(context, kind, request, client!, admission, _options, lifetime, timeProvider, logger, requestMetrics);
         await exchange.RunAsync(queued: admitted == AdmissionResult.Queued).ConfigureAwait(false);
+    }
+
+    private static async Task RefuseAsync(HttpContext context, RequestMetrics requestMetrics, string errorType, OpenAiError error)
+    {
+        using (requestMetrics)
+        {
+            requestMetrics.Failed(errorType);
+            await error.WriteAsync(context.Response).ConfigureAwait(false);
+        }
     }
 }

@@ -3,6 +3,7 @@ using Microsoft.Extensions.Options;
 using Microsoft.Extensions.Hosting;
 using OpenAiStreaming.AspNetCore;
 using OpenAiStreaming.AspNetCore.Streaming;
+using OpenAiStreaming.Metrics;
 
 namespace Microsoft.Extensions.DependencyInjection;
 
@@ -31,6 +32,8 @@ public static class OpenAiStreamingServiceCollectionExtensions
         services.TryAddSingleton<ChatModelRegistry>();
         services.TryAddSingleton<ApiKeyValidator>();
         services.TryAddSingleton<StreamLifetime>();
+        services.AddMetrics();
+        services.TryAddSingleton<OpenAiStreamingMetrics>();
         services.TryAddSingleton<AdmissionControl>();
 
         // Streams draining after SIGTERM need the host to wait for them. The host reads its options while it is built,

@@ -28,6 +28,9 @@ public sealed class ServerSentEventWriter
     /// <summary>True between <see cref="BeginJsonData"/> and <see cref="EndJsonData"/>.</summary>
     private bool _inJsonEvent;
 
+    /// <summary>Events and comments written since the last flush.</summary>
+    private int _unflushedEvents;
+
     /// <summary>Creates a writer over <paramref name="output"/>.</summary>
     /// <param name="output">The pipe to write to, typically <c>HttpResponse.BodyWriter</c>.</param>
     /// <param name="jsonOptions">Options for JSON events. Defaults to compact output with relaxed escaping, so
@@ -46,8 +49,11 @@ public sealed class ServerSentEventWriter
         _json = new Utf8JsonWriter(output, options);
     }
 
-    /// <summary>Bytes written since the last flush, not yet handed to the transport.</summary>
+    /// <summary>Bytes written since the last flush, not yet handed to the transport (0 where the pipe cannot tell).</summary>
     public long UnflushedBytes => _output.CanGetUnflushedBytes ? _output.UnflushedBytes : 0;
+
+    /// <summary>Events and comments written since the last flush.</summary>
+    public int UnflushedEvents => _unflushedEvents;
 
     /// <summary>
     /// Writes one event whose data is <paramref name="data"/> (UTF-8). Line breaks in the data become separate
@@ -83,6 +89,7 @@ public sealed class ServerSentEventWriter
         }
 
         Write("\n"u8);
+        _unflushedEvents++;
     }
 
     /// <summary>Writes one event whose data is <paramref name="data"/>, encoded as UTF-8.</summary>
@@ -130,6 +137,7 @@ public sealed class ServerSentEventWriter
         _json.Flush();
         _inJsonEvent = false;
         Write(EventEnd);
+        _unflushedEvents++;
     }
 
     /// <summary>
@@ -154,6 +162,7 @@ public sealed class ServerSentEventWriter
         }
 
         Write("\n"u8);
+        _unflushedEvents++;
     }
 
     /// <summary>Hands everything written so far to the transport.</summary>
@@ -162,6 +171,7 @@ public sealed class ServerSentEventWriter
     public ValueTask<FlushResult> FlushAsync(CancellationToken cancellationToken = default)
     {
         ThrowIfInJsonEvent();
+        _unflushedEvents = 0;
         return _output.FlushAsync(cancellationToken);
     }
 

@@ -3,6 +3,7 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.AI;
 using Microsoft.Extensions.Logging;
 using OpenAiStreaming.AspNetCore.Protocol;
+using OpenAiStreaming.Metrics;
 using OpenAiStreaming.Pump;
 using OpenAiStreaming.ServerSentEvents;
 
@@ -33,8 +34,12 @@ internal sealed class CompletionExchange
     private readonly StreamLifetime _lifetime;
     private readonly TimeProvider _timeProvider;
     private readonly ILogger _logger;
+    private readonly RequestMetrics _metrics;
     private readonly string _id;
     private readonly long _created;
+
+    /// <summary>What the model has produced so far.</summary>
+    private readonly CompletionState _state = new();
 
     /// <summary>Fires when <see cref="OpenAiStreamingOptions.MaxStreamDuration"/> has passed; null without a limit.</summary>
     private CancellationTokenSource? _deadline;
@@ -47,6 +52,9 @@ internal sealed class CompletionExchange
 
     private ChunkWriter? _chunks;
 
+    /// <summary>True when content was written since the last flush: the user sees tokens when it completes.</summary>
+    private bool _contentPending;
+
     public CompletionExchange(
         HttpContext context,
         CompletionKind kind,
@@ -56,7 +64,8 @@ internal sealed class CompletionExchange
         OpenAiStreamingOptions options,
         StreamLifetime lifetime,
         TimeProvider timeProvider,
-        ILogger logger)
+        ILogger logger,
+        RequestMetrics metrics)
     {
         _context = context;
         _kind = kind;
@@ -67,6 +76,7 @@ internal sealed class CompletionExchange
         _lifetime = lifetime;
         _timeProvider = timeProvider;
         _logger = logger;
+        _metrics = metrics;
         _id = (kind == CompletionKind.Chat ? "chatcmpl-" : "cmpl-") + RandomNumberGenerator.GetHexString(24, lowercase: true);
         _created = timeProvider.GetUtcNow().ToUnixTimeSeconds();
     }
@@ -94,13 +104,20 @@ internal sealed class CompletionExchange
                 return;
             }
 
-            if (_request.Stream)
+            try
             {
-                await StreamAsync(pump).ConfigureAwait(false);
+                if (_request.Stream)
+                {
+                    await StreamAsync(pump).ConfigureAwait(false);
+                }
+                else
+                {
+                    await RespondWholeAsync(pump).ConfigureAwait(false);
+                }
             }
-            else
+            finally
             {
-                await RespondWholeAsync(pump).ConfigureAwait(false);
+                _metrics.Coalesced(pump.MergedCount);
             }
         }
         catch (Exception) when (Aborted.IsCancellationRequested)
@@ -110,6 +127,12 @@ internal sealed class CompletionExchange
         }
         finally
         {
+            if (Aborted.IsCancellationRequested)
+            {
+                _metrics.Disconnected(OutputTokens);
+            }
+
+            _metrics.Dispose();
             if (admitted)
             {
                 _admission.Leave();
@@ -126,6 +149,7 @@ internal sealed class CompletionExchange
     /// </summary>
     private async Task<bool> WaitForAdmissionAsync()
     {
+        _metrics.Queued();
         using var wait = CancellationTokenSource.CreateLinkedTokenSource(StreamToken, _lifetime.Stopping);
         var heartbeat = _options.HeartbeatInterval > TimeSpan.Zero ? _options.HeartbeatInterval : Timeout.InfiniteTimeSpan;
         try
@@ -137,18 +161,27 @@ internal sealed class CompletionExchange
 
             while (!await _admission.WaitAsync(heartbeat, wait.Token).ConfigureAwait(false))
             {
-                _sse?.WriteComment("keep-alive");
-                if (_sse is not null && !await FlushAsync().ConfigureAwait(false))
+                if (_sse is not null && !await WriteHeartbeatAndFlushAsync().ConfigureAwait(false))
                 {
                     return false;
                 }
             }
 
+            _metrics.Admitted();
             return true;
         }
         catch (OperationCanceledException) when (!Aborted.IsCancellationRequested)
         {
-            await FailAsync(_lifetime.Stopping.IsCancellationRequested ? ShuttingDown : EndError(null)).ConfigureAwait(false);
+            if (_lifetime.Stopping.IsCancellationRequested)
+            {
+                _metrics.Failed("server_shutting_down");
+                await FailAsync(ShuttingDown).ConfigureAwait(false);
+            }
+            else
+            {
+                await FailAsync(EndError(null)).ConfigureAwait(false);
+            }
+
             return false;
         }
     }
@@ -170,6 +203,7 @@ internal sealed class CompletionExchange
         catch (ArgumentException ex) when (!Aborted.IsCancellationRequested)
         {
             OpenAiStreamingLog.BackendRejectedRequest(_logger, _request.Model, ex);
+            _metrics.Failed(ex.GetType().FullName!);
             await FailAsync(OpenAiError.BadRequest(ex.Message)).ConfigureAwait(false);
             return null;
         }
@@ -193,15 +227,32 @@ internal sealed class CompletionExchange
     /// <summary>Flushes; a flush the client can no longer receive counts as a disconnect and stops generation.</summary>
     private async ValueTask<bool> FlushAsync()
     {
-        var result = await _sse!.FlushAsync(Aborted).ConfigureAwait(false);
+        var sse = _sse!;
+        int events = sse.UnflushedEvents;
+        long bytes = sse.UnflushedBytes;
+        long start = _timeProvider.GetTimestamp();
+        var result = await sse.FlushAsync(Aborted).ConfigureAwait(false);
         if (result.IsCompleted || result.IsCanceled)
         {
+            _metrics.Disconnected(OutputTokens);
             _stream!.Cancel();
             return false;
         }
 
+        _metrics.Flushed(events, bytes, start, _contentPending);
+        _contentPending = false;
         return true;
     }
+
+    private ValueTask<bool> WriteHeartbeatAndFlushAsync()
+    {
+        _sse!.WriteComment("keep-alive");
+        _metrics.Heartbeat();
+        return FlushAsync();
+    }
+
+    /// <summary>Output tokens so far, as usage would report them.</summary>
+    private int OutputTokens => _state.Usage(_request.Messages).Completion;
 
     private async Task StreamAsync(TokenPump<ChatDelta> pump)
     {
@@ -213,12 +264,13 @@ internal sealed class CompletionExchange
             }
 
             var chunks = _chunks!;
-            var state = new CompletionState();
+            var state = _state;
             int toolCallIndex = 0;
             void WriteToolCall(CompletionState s, FunctionCallContent call)
             {
-                WritePendingText(chunks, s);
+                WritePendingText();
                 chunks.WriteToolCall(toolCallIndex++, call);
+                _contentPending = true;
             }
 
             var onToolCall = _kind == CompletionKind.Chat ? WriteToolCall : s_ignoreToolCall;
@@ -227,33 +279,39 @@ internal sealed class CompletionExchange
                 var signal = await pump.WaitAsync(_options.HeartbeatInterval, StreamToken).ConfigureAwait(false);
                 if (signal == PumpSignal.Completed)
                 {
+                    var (prompt, completion) = state.Usage(_request.Messages);
                     chunks.WriteFinish(state.FinishReason);
                     if (_request.IncludeUsage)
                     {
-                        var (prompt, completion) = state.Usage(_request.Messages);
                         chunks.WriteUsage(prompt, completion);
                     }
 
                     chunks.WriteDone();
-                    await FlushAsync().ConfigureAwait(false);
+                    if (await FlushAsync().ConfigureAwait(false))
+                    {
+                        _metrics.Completed(state.FinishReason, prompt, completion);
+                    }
+
                     return;
                 }
 
                 if (signal == PumpSignal.Idle)
                 {
-                    _sse!.WriteComment("keep-alive");
-                }
-                else
-                {
-                    // Everything that is ready goes out as one chunk and one flush.
-                    while (pump.TryRead(out var delta))
+                    if (!await WriteHeartbeatAndFlushAsync().ConfigureAwait(false))
                     {
-                        state.Apply(delta, onToolCall);
+                        return;
                     }
 
-                    WritePendingText(chunks, state);
+                    continue;
                 }
 
+                // Everything that is ready goes out as one chunk and one flush.
+                while (pump.TryRead(out var delta))
+                {
+                    state.Apply(delta, onToolCall);
+                }
+
+                WritePendingText();
                 if (!await FlushAsync().ConfigureAwait(false))
                 {
                     return;
@@ -266,18 +324,19 @@ internal sealed class CompletionExchange
         }
     }
 
-    private static void WritePendingText(ChunkWriter chunks, CompletionState state)
+    private void WritePendingText()
     {
-        if (!state.PendingText.IsEmpty)
+        if (!_state.PendingText.IsEmpty)
         {
-            chunks.WriteContent(state.PendingText);
-            state.ClearPendingText();
+            _chunks!.WriteContent(_state.PendingText);
+            _state.ClearPendingText();
+            _contentPending = true;
         }
     }
 
     private async Task RespondWholeAsync(TokenPump<ChatDelta> pump)
     {
-        var state = new CompletionState();
+        var state = _state;
         try
         {
             while (await pump.WaitAsync(Timeout.InfiniteTimeSpan, StreamToken).ConfigureAwait(false) != PumpSignal.Completed)
@@ -327,6 +386,9 @@ internal sealed class CompletionExchange
             };
             await response.WriteAsJsonAsync(body, OpenAiJsonContext.Default.TextCompletionResponse, "application/json", Aborted).ConfigureAwait(false);
         }
+
+        _metrics.AnswerWritten();
+        _metrics.Completed(state.FinishReason, prompt, completion);
     }
 
     private static ToolCallDto ToToolCallDto(FunctionCallContent call) => new()
@@ -342,23 +404,27 @@ internal sealed class CompletionExchange
         if (exception is TokenPumpOverflowException overflow)
         {
             OpenAiStreamingLog.ClientTooSlow(_logger, _request.Model, overflow.MaxBufferedBytes);
+            _metrics.Failed("client_too_slow", OutputTokens);
             return new OpenAiError(StatusCodes.Status500InternalServerError, overflow.Message, OpenAiError.ServerError, null, "client_too_slow");
         }
 
         if (_lifetime.DrainDeadline.IsCancellationRequested)
         {
             OpenAiStreamingLog.StreamCutByShutdown(_logger, _request.Model);
+            _metrics.Failed("server_shutting_down", OutputTokens);
             return ShuttingDown;
         }
 
         if (_deadline?.IsCancellationRequested == true)
         {
             OpenAiStreamingLog.StreamTimedOut(_logger, _request.Model, _options.MaxStreamDuration!.Value);
+            _metrics.Failed("timeout", OutputTokens);
             return new OpenAiError(StatusCodes.Status500InternalServerError,
                 $"The request took longer than the server's limit of {_options.MaxStreamDuration.Value.TotalSeconds:0.###} seconds.", OpenAiError.ServerError, null, "timeout");
         }
 
         OpenAiStreamingLog.BackendFailed(_logger, _request.Model, exception);
+        _metrics.Failed(exception?.GetType().FullName ?? "_OTHER", OutputTokens);
         return OpenAiError.Server(_options.IncludeExceptionDetails && exception is not null
             ? $"The model failed: {exception.GetType().Name}: {exception.Message}"
             : "The model failed while generating this response.");
