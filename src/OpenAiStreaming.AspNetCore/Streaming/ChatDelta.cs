@@ -76,7 +76,15 @@ internal sealed class ChatDelta
         }
 
         _merged ??= new StringBuilder(_text);
-        _merged.Append(next._text).Append(next._merged);
+        if (next._merged is not null)
+        {
+            _merged.Append(next._merged);
+        }
+        else
+        {
+            _merged.Append(next._text);
+        }
+
         TextUpdates += next.TextUpdates;
         return true;
     }

@@ -152,6 +152,7 @@ internal sealed class CompletionExchange
         _metrics.Queued();
         using var wait = CancellationTokenSource.CreateLinkedTokenSource(StreamToken, _lifetime.Stopping);
         var heartbeat = _options.HeartbeatInterval > TimeSpan.Zero ? _options.HeartbeatInterval : Timeout.InfiniteTimeSpan;
+        bool admitted = false;
         try
         {
             if (_request.Stream && !await StartStreamAsync().ConfigureAwait(false))
@@ -159,7 +160,7 @@ internal sealed class CompletionExchange
                 return false;
             }
 
-            while (!await _admission.WaitAsync(heartbeat, wait.Token).ConfigureAwait(false))
+            while (!(admitted = await _admission.WaitAsync(heartbeat, wait.Token).ConfigureAwait(false)))
             {
                 if (_sse is not null && !await WriteHeartbeatAndFlushAsync().ConfigureAwait(false))
                 {
@@ -183,6 +184,13 @@ internal sealed class CompletionExchange
             }
 
             return false;
+        }
+        finally
+        {
+            if (!admitted)
+            {
+                _admission.LeaveQueue();
+            }
         }
     }
 

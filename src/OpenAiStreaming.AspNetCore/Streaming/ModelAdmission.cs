@@ -50,26 +50,21 @@ internal sealed class ModelAdmission
     }
 
     /// <summary>After <see cref="AdmissionResult.Queued"/>: waits up to <paramref name="timeout"/> for a slot.</summary>
-    /// <returns>True when admitted; false when still queued after the timeout (call again).</returns>
-    /// <exception cref="OperationCanceledException">The wait was cancelled; the request has left the queue.</exception>
+    /// <returns>True when admitted (the request has left the queue); false when still queued after the timeout.</returns>
+    /// <exception cref="OperationCanceledException">The wait was cancelled; call <see cref="LeaveQueue"/>.</exception>
     public async Task<bool> WaitAsync(TimeSpan timeout, CancellationToken cancellationToken)
     {
-        try
+        if (!await _slots!.WaitAsync(timeout, cancellationToken).ConfigureAwait(false))
         {
-            if (await _slots!.WaitAsync(timeout, cancellationToken).ConfigureAwait(false))
-            {
-                Interlocked.Decrement(ref _queued);
-                return true;
-            }
-
             return false;
         }
-        catch (OperationCanceledException)
-        {
-            Interlocked.Decrement(ref _queued);
-            throw;
-        }
+
+        Interlocked.Decrement(ref _queued);
+        return true;
     }
+
+    /// <summary>A queued request gives up waiting (its client left, the host is stopping).</summary>
+    public void LeaveQueue() => Interlocked.Decrement(ref _queued);
 
     /// <summary>Gives back the slot of an admitted request.</summary>
     public void Leave() => _slots?.Release();
