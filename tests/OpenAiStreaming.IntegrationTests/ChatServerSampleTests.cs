@@ -1,11 +1,18 @@
+using System.Net;
+using System.Text;
 using ChatServer;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
 using OpenAiStreaming.IntegrationTests.Infrastructure;
+using static OpenAiStreaming.Metrics.OpenAiStreamingMetricNames;
 
 namespace OpenAiStreaming.IntegrationTests;
 
 /// <summary>The sample server as users run it: the tiny model, the sampler, the pump and the SSE writer together.</summary>
 public sealed class ChatServerSampleTests
 {
+    private static CancellationToken Ct => TestContext.Current.CancellationToken;
+
     [Fact]
     public async Task ChatServer_Streaming64Tokens_ArriveOneByOnePaced()
     {
@@ -37,5 +44,71 @@ public sealed class ChatServerSampleTests
 
         Assert.Equal(40, string.Concat(Sse.Contents(first)).Length);
         Assert.Equal(string.Concat(Sse.Contents(first)), string.Concat(Sse.Contents(second)));
+    }
+
+    [Fact]
+    public async Task ChatServer_Metrics_ServesTheRequestInPrometheusFormat()
+    {
+        await using var app = await TestApp.StartAsync(ChatServerApp.Create(
+            ["--urls=http://127.0.0.1:0", "--TinyModel:TokenDelay=00:00:00.005", "--Logging:LogLevel:Default=Warning"]));
+        using var metrics = new MetricsCollector(app.App.Services);
+
+        var (_, events) = await Sse.ReadAllAsync(app.Client, Sse.ChatRequest(
+            Sse.ChatBody(model: "tiny-char-lm", extra: ",\"max_tokens\":8,\"seed\":3")));
+        Assert.Equal("[DONE]", events[^1].Data);
+        // The totals are recorded as the handler ends, which can be just after the client read [DONE]; the output
+        // token count is the last of them.
+        await metrics.WaitUntilAsync(m => m.Of(Tokens).Any(t => (string?)t.Tags[TokenTypeTag] == "output"), "the request's totals");
+
+        using var response = await app.Client.GetAsync(new Uri("metrics", UriKind.Relative), Ct);
+        string text = await response.Content.ReadAsStringAsync(Ct);
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal("text/plain", response.Content.Headers.ContentType?.MediaType);
+        Assert.Contains(response.Content.Headers.ContentType!.Parameters, p => p.Name == "version" && p.Value == "0.0.4");
+        const string model = "gen_ai_operation_name=\"chat\",gen_ai_request_model=\"tiny-char-lm\"";
+        const string done = model + ",gen_ai_response_finish_reason=\"length\"";
+        Assert.Contains("# TYPE gen_ai_server_time_to_first_token_seconds histogram\n", text, StringComparison.Ordinal);
+        Assert.Contains($"gen_ai_server_time_to_first_token_seconds_bucket{{{done},le=\"10\"}} 1\n", text, StringComparison.Ordinal);
+        Assert.Contains($"gen_ai_server_time_to_first_token_seconds_bucket{{{done},le=\"+Inf\"}} 1\n", text, StringComparison.Ordinal);
+        Assert.Contains($"gen_ai_server_time_to_first_token_seconds_count{{{done}}} 1\n", text, StringComparison.Ordinal);
+        Assert.Contains($"gen_ai_server_time_per_output_token_seconds_count{{{done}}} 1\n", text, StringComparison.Ordinal);
+        Assert.Contains($"gen_ai_server_request_duration_seconds_count{{{done}}} 1\n", text, StringComparison.Ordinal);
+        Assert.Contains($"openai_streaming_requests_total{{{done}}} 1\n", text, StringComparison.Ordinal);
+        Assert.Contains($"openai_streaming_tokens_total{{{model},gen_ai_token_type=\"output\"}} 8\n", text, StringComparison.Ordinal);
+        Assert.Contains($"openai_streaming_active_streams{{{model}}} 0\n", text, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task ChatServer_OtlpEndpointSet_ExportsTheMeter()
+    {
+        // A stand-in OTLP/HTTP collector that keeps the first export carrying the sample's time to first token.
+        var export = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);
+        await using var collector = await TestApp.StartAsync(_ => { }, c => c.MapPost("/v1/metrics", async (HttpRequest request) =>
+        {
+            using var body = new MemoryStream();
+            await request.Body.CopyToAsync(body, request.HttpContext.RequestAborted);
+            string text = Encoding.UTF8.GetString(body.ToArray()); // protobuf keeps strings as UTF-8
+            if (text.Contains(TimeToFirstToken, StringComparison.Ordinal) && text.Contains("tiny-char-lm", StringComparison.Ordinal))
+            {
+                export.TrySetResult(text);
+            }
+
+            return Results.Ok();
+        }));
+        await using var app = await TestApp.StartAsync(ChatServerApp.Create(
+        [
+            "--urls=http://127.0.0.1:0", "--TinyModel:TokenDelay=00:00:00", "--Logging:LogLevel:Default=Warning",
+            $"--OTEL_EXPORTER_OTLP_ENDPOINT={collector.BaseAddress.GetLeftPart(UriPartial.Authority)}",
+            "--OTEL_EXPORTER_OTLP_PROTOCOL=http/protobuf", "--OTEL_METRIC_EXPORT_INTERVAL=100",
+        ]));
+
+        var (_, events) = await Sse.ReadAllAsync(app.Client, Sse.ChatRequest(
+            Sse.ChatBody(model: "tiny-char-lm", extra: ",\"max_tokens\":4")));
+        string exported = await export.Task.WaitAsync(TimeSpan.FromSeconds(20), Ct);
+
+        Assert.Equal("[DONE]", events[^1].Data);
+        Assert.Contains(MeterName, exported, StringComparison.Ordinal);
+        Assert.Contains(ActiveStreams, exported, StringComparison.Ordinal);
     }
 }
