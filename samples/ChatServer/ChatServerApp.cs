@@ -1,10 +1,15 @@
+using ChatServer.Metrics;
 using ChatServer.Model;
+using OpenAiStreaming.Metrics;
+using OpenTelemetry;
+using OpenTelemetry.Metrics;
 
 namespace ChatServer;
 
 /// <summary>
 /// Composes the sample: a tiny character-level model trained at start-up on this repository's docs, served through
-/// the OpenAI-compatible endpoints of OpenAiStreaming.
+/// the OpenAI-compatible endpoints of OpenAiStreaming. Its meters are served at <c>GET /metrics</c> for Prometheus, and
+/// exported over OTLP when <c>OTEL_EXPORTER_OTLP_ENDPOINT</c> is set.
 /// </summary>
 public static class ChatServerApp
 {
@@ -12,7 +17,8 @@ public static class ChatServerApp
     public const string DefaultUrl = "http://localhost:8000";
 
     /// <summary>Builds the app. Settings come from the usual places: <c>--urls</c>, <c>ASPNETCORE_URLS</c>,
-    /// <c>Kestrel:Endpoints</c>, and <c>--TinyModel:TokenDelay=00:00:00.050</c> for the model's pace.</summary>
+    /// <c>Kestrel:Endpoints</c>, <c>--TinyModel:TokenDelay=00:00:00.050</c> for the model's pace, and the standard
+    /// <c>OTEL_EXPORTER_OTLP_*</c> and <c>OTEL_METRIC_EXPORT_INTERVAL</c> settings for the OTLP exporter.</summary>
     /// <param name="args">Command-line arguments.</param>
     /// <returns>The app, not yet started.</returns>
     public static WebApplication Create(string[] args)
@@ -33,9 +39,32 @@ public static class ChatServerApp
         builder.Services.AddOpenAiStreaming()
             .AddChatModel(modelOptions.ModelId, sp => new TinyChatClient(sp.GetRequiredService<CharLanguageModel>(), modelOptions));
 
+        builder.Services.AddSingleton<PrometheusExposition>();
+        bool exportOtlp = !string.IsNullOrEmpty(builder.Configuration["OTEL_EXPORTER_OTLP_ENDPOINT"]);
+        if (exportOtlp)
+        {
+            // Built by the container, so the host disposes it (flushing the last export) with the app. The exporter
+            // reads its OTEL_* settings from the app's configuration: environment variables, command line, appsettings.
+            var configuration = builder.Configuration;
+            builder.Services.AddSingleton(_ => Sdk.CreateMeterProviderBuilder()
+                .ConfigureServices(services => services.AddSingleton<IConfiguration>(configuration))
+                .AddMeter(OpenAiStreamingMetricNames.MeterName)
+                .AddOtlpExporter()
+                .Build());
+        }
+
         var app = builder.Build();
+
+        // Listen from the start: measurements made before a listener exists are lost.
+        app.Services.GetRequiredService<PrometheusExposition>();
+        if (exportOtlp)
+        {
+            app.Services.GetRequiredService<MeterProvider>();
+        }
+
         app.UseSseAntiBuffering();
         app.MapOpenAiStreaming();
+        app.MapGet("/metrics", (PrometheusExposition exposition) => Results.Text(exposition.Format(), PrometheusExposition.ContentType));
         return app;
     }
 }

@@ -27,10 +27,13 @@ public sealed class RequestMetrics : IDisposable
     private readonly long _arrival;
     private readonly TagList _tags;
 
-    /// <summary>When the first content reached the client (timestamp), or 0.</summary>
+    /// <summary>True once content has reached the client.</summary>
+    private bool _hasContent;
+
+    /// <summary>When the first content reached the client (timestamp); valid when <see cref="_hasContent"/>.</summary>
     private long _firstContent;
 
-    /// <summary>When the latest content reached the client (timestamp), or 0.</summary>
+    /// <summary>When the latest content reached the client (timestamp); valid when <see cref="_hasContent"/>.</summary>
     private long _lastContent;
 
     private string? _finishReason;
@@ -85,8 +88,9 @@ public sealed class RequestMetrics : IDisposable
             return;
         }
 
-        if (_firstContent == 0)
+        if (!_hasContent)
         {
+            _hasContent = true;
             _firstContent = now;
             Phase = RequestPhase.Streaming;
         }
@@ -102,6 +106,7 @@ public sealed class RequestMetrics : IDisposable
     public void AnswerWritten()
     {
         _firstContent = _lastContent = _time.GetTimestamp();
+        _hasContent = true;
         Phase = RequestPhase.Streaming;
     }
 
@@ -134,8 +139,11 @@ public sealed class RequestMetrics : IDisposable
     /// <param name="outputTokens">Output tokens produced before the end, if known.</param>
     public void Failed(string errorType, int outputTokens = 0)
     {
-        _errorType ??= errorType;
-        _outputTokens = outputTokens;
+        if (_errorType is null)
+        {
+            _errorType = errorType;
+            _outputTokens = outputTokens;
+        }
     }
 
     /// <summary>The client left; counted once, under the current <see cref="Phase"/>.</summary>
@@ -180,7 +188,7 @@ public sealed class RequestMetrics : IDisposable
 
         _metrics.Requests.Add(1, tags);
         _metrics.RequestDuration.Record(_time.GetElapsedTime(_arrival).TotalSeconds, tags);
-        if (_firstContent != 0)
+        if (_hasContent)
         {
             _metrics.TimeToFirstToken.Record(_time.GetElapsedTime(_arrival, _firstContent).TotalSeconds, tags);
             if (_outputTokens > 1 && _lastContent > _firstContent)

@@ -1,4 +1,6 @@
 using System.Net;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.Extensions.DependencyInjection;
 using OpenAiStreaming.IntegrationTests.Infrastructure;
 using static OpenAiStreaming.Metrics.OpenAiStreamingMetricNames;
 
@@ -14,9 +16,15 @@ public sealed class MetricsTests
     {
         // First token after 300 ms, then one every 30 ms.
         var backend = new ScriptedChatClient(ScriptedChatClient.Words(20), i => TimeSpan.FromMilliseconds(i == 0 ? 300 : 30));
-        await using var app = await TestApp.StartAsync(backend);
-        using var metrics = new MetricsCollector(app.App.Services);
+        await using var app = await TestApp.StartAsync(
+            builder => builder.Services.AddOpenAiStreaming()
+                .AddChatModel("test-model", _ => backend)
+                .AddChatModel("warm-up", _ => new ScriptedChatClient(["x"], TimeSpan.Zero)),
+            app => app.MapOpenAiStreaming());
 
+        // A first request through a fresh app pays for JIT compilation; the measured one must not.
+        await Sse.ReadAllAsync(app.Client, Sse.ChatRequest(Sse.ChatBody(model: "warm-up")));
+        using var metrics = new MetricsCollector(app.App.Services, model: "test-model");
         var (_, events) = await Sse.ReadAllAsync(app.Client, Sse.ChatRequest(Sse.ChatBody()));
         await metrics.WaitUntilAsync(m => m.Of(RequestDuration).Count == 1, "the request to end");
 

@@ -18,8 +18,13 @@ public sealed class MetricsCollector : IDisposable
     private readonly ConcurrentQueue<Measurement> _measurements = new();
     private readonly SemaphoreSlim _recorded = new(0);
 
-    public MetricsCollector(IServiceProvider services)
+    private readonly string? _model;
+
+    /// <summary>Listens to the meter of <paramref name="services"/>' meter factory; with <paramref name="model"/>, to
+    /// that model's measurements only.</summary>
+    public MetricsCollector(IServiceProvider services, string? model = null)
     {
+        _model = model;
         var factory = services.GetRequiredService<IMeterFactory>();
         _listener.InstrumentPublished = (instrument, listener) =>
         {
@@ -66,6 +71,11 @@ public sealed class MetricsCollector : IDisposable
         foreach (var tag in tags)
         {
             copy[tag.Key] = tag.Value;
+        }
+
+        if (_model is not null && !Equals(copy.GetValueOrDefault(OpenAiStreamingMetricNames.ModelTag), _model))
+        {
+            return;
         }
 
         _measurements.Enqueue(new Measurement(instrument.Name, value, copy));
