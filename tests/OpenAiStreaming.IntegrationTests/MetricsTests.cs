@@ -32,6 +32,7 @@ public sealed class MetricsTests
         var ttft = Assert.Single(metrics.Of(TimeToFirstToken));
         Assert.InRange(ttft.Value, 0.30, 0.3999);
         var tpot = Assert.Single(metrics.Of(TimePerOutputToken));
+        TestContext.Current.TestOutputHelper?.WriteLine($"TTFT {ttft.Value:F4} s, TPOT {tpot.Value:F4} s (backend: 300 ms, then 30 ms per token)");
         Assert.InRange(tpot.Value, 0.028, 0.0449);
         Assert.Equal("test-model", ttft.Tags[ModelTag]);
         Assert.Equal("chat", ttft.Tags[OperationTag]);
