@@ -18,7 +18,7 @@ internal static class KeySelection
         int target = k - 1;
         int lo = 0;
         int hi = keys.Length - 1;
-        int budget = 2 * (64 - ulong.LeadingZeroCount((ulong)keys.Length));
+        int budget = 2 * (32 - int.LeadingZeroCount(keys.Length));
         while (hi > lo)
         {
             if (budget-- == 0)

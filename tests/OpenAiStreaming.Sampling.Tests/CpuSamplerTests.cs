@@ -1,6 +1,6 @@
 namespace OpenAiStreaming.Sampling.Tests;
 
-public class CpuSamplerTests
+public partial class CpuSamplerTests
 {
     private const int Draws = 4000;
 

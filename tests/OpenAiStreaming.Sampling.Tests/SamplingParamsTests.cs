@@ -71,3 +71,49 @@ public class SamplingParamsTests
         new SamplingParams { FrequencyPenalty = -2f, PresencePenalty = 2f }.Validate();
     }
 }
+
+public class SamplingParamsNewOptionsTests
+{
+    [Theory]
+    [InlineData(-1)]
+    [InlineData(21)]
+    public void Validate_TopLogprobsOutOfRange_Throws(int value)
+    {
+        var e = Assert.Throws<ArgumentOutOfRangeException>(new SamplingParams { TopLogprobs = value }.Validate);
+        Assert.Equal(nameof(SamplingParams.TopLogprobs), e.ParamName);
+    }
+
+    [Fact]
+    public void Validate_LogitBiasNegativeIdOrNaN_Throws()
+    {
+        var negative = new SamplingParams();
+        negative.LogitBias[-1] = 1f;
+        var nan = new SamplingParams();
+        nan.LogitBias[3] = float.NaN;
+
+        Assert.Equal(nameof(SamplingParams.LogitBias), Assert.Throws<ArgumentOutOfRangeException>(negative.Validate).ParamName);
+        Assert.Equal(nameof(SamplingParams.LogitBias), Assert.Throws<ArgumentOutOfRangeException>(nan.Validate).ParamName);
+    }
+
+    [Fact]
+    public void Validate_NewOptionsAtBounds_DoesNotThrow()
+    {
+        var p = new SamplingParams { TopLogprobs = SamplingParams.MaxTopLogprobs, Logprobs = true, Seed = ulong.MaxValue };
+        p.LogitBias[0] = float.NegativeInfinity;
+        p.LogitBias[int.MaxValue] = 100f;
+
+        p.Validate();
+        Assert.Equal(20, SamplingParams.MaxTopLogprobs);
+    }
+
+    [Fact]
+    public void Constructor_Default_NewOptionsOff()
+    {
+        var p = new SamplingParams();
+
+        Assert.Null(p.Seed);
+        Assert.False(p.Logprobs);
+        Assert.Equal(0, p.TopLogprobs);
+        Assert.Empty(p.LogitBias);
+    }
+}

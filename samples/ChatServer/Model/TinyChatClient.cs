@@ -82,10 +82,12 @@ internal sealed class TinyChatClient : IChatClient
         int maxTokens = options?.MaxOutputTokens ?? _options.DefaultMaxTokens;
         ArgumentOutOfRangeException.ThrowIfLessThan(maxTokens, 1, nameof(options));
         string[] stops = options?.StopSequences?.Where(s => !string.IsNullOrEmpty(s)).ToArray() ?? [];
-        ulong seed = options?.Seed is long requested ? unchecked((ulong)requested) : unchecked((ulong)Random.Shared.NextInt64(long.MinValue, long.MaxValue));
+        // An unseeded request gets a seed from a strong source (SamplingSequence.Seed reports it).
+        sampling.Seed = options?.Seed is long requested ? unchecked((ulong)requested) : null;
+        var sequence = new SamplingSequence(sampling);
         string modelId = options?.ModelId ?? _options.ModelId;
 
-        return GenerateAsync(prompt, sampling, maxTokens, stops, seed, modelId, cancellationToken);
+        return GenerateAsync(prompt, sequence, maxTokens, stops, modelId, cancellationToken);
     }
 
     /// <inheritdoc />
@@ -110,10 +112,9 @@ internal sealed class TinyChatClient : IChatClient
 
     private async IAsyncEnumerable<ChatResponseUpdate> GenerateAsync(
         string prompt,
-        SamplingParams sampling,
+        SamplingSequence sequence,
         int maxTokens,
         string[] stops,
-        ulong seed,
         string modelId,
         [EnumeratorCancellation] CancellationToken cancellationToken)
     {
@@ -122,7 +123,7 @@ internal sealed class TinyChatClient : IChatClient
         string responseId = "chatcmpl-" + Guid.NewGuid().ToString("N");
         DateTimeOffset createdAt = time.GetUtcNow();
 
-        // The context holds the prompt and then every generated token; the generated part doubles as the penalty history.
+        // The context holds the prompt and then every generated token; the sequence counts the generated ones for the penalties.
         var context = new int[prompt.Length + maxTokens];
         _model.Encode(prompt, context);
         var generated = new char[maxTokens];
@@ -143,7 +144,7 @@ internal sealed class TinyChatClient : IChatClient
                 }
 
                 _model.ComputeLogits(context.AsSpan(0, prompt.Length + count), logits);
-                int token = sampler.Sample(logits, sampling, seed, count, context.AsSpan(prompt.Length, count));
+                int token = sampler.Sample(logits, sequence).TokenId;
                 context[prompt.Length + count] = token;
                 generated[count++] = _model.Decode(token);
 

@@ -1,0 +1,3 @@
+using BenchmarkDotNet.Running;
+
+BenchmarkSwitcher.FromAssembly(typeof(OpenAiStreaming.Sampling.Benchmarks.SamplerBenchmark).Assembly).Run(args);
