@@ -111,4 +111,16 @@ public sealed class ChatServerSampleTests
         Assert.Contains(MeterName, exported, StringComparison.Ordinal);
         Assert.Contains(ActiveStreams, exported, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public async Task ChatServer_MaxTokensBeyondModelLimit_400WithMessage()
+    {
+        await using var app = await TestApp.StartAsync(ChatServerApp.Create(["--urls=http://127.0.0.1:0", "--Logging:LogLevel:Default=Warning"]));
+
+        using var response = await app.Client.SendAsync(
+            Sse.ChatRequest(Sse.ChatBody(model: "tiny-char-lm", extra: ",\"max_tokens\":2000000000")), TestContext.Current.CancellationToken);
+
+        Assert.Equal(System.Net.HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Contains("max_tokens must be at most 16384", await response.Content.ReadAsStringAsync(TestContext.Current.CancellationToken), StringComparison.Ordinal);
+    }
 }

@@ -20,6 +20,9 @@ internal sealed class TinyChatClient : IChatClient
     /// <summary>The model id and provider name this client reports.</summary>
     public const string DefaultModelId = "tiny-char-lm";
 
+    /// <summary>The most tokens one response may ask for: the context buffer is sized by it.</summary>
+    public const int MaxTokensLimit = 16_384;
+
     /// <summary>The <see cref="ChatOptions.AdditionalProperties"/> key of vLLM's min_p.</summary>
     public const string MinPKey = "min_p";
 
@@ -81,6 +84,12 @@ internal sealed class TinyChatClient : IChatClient
         SamplingParams sampling = ToSamplingParams(options);
         int maxTokens = options?.MaxOutputTokens ?? _options.DefaultMaxTokens;
         ArgumentOutOfRangeException.ThrowIfLessThan(maxTokens, 1, nameof(options));
+        if (maxTokens > MaxTokensLimit)
+        {
+            // The endpoint turns an ArgumentException thrown here into a 400 with this message.
+            throw new ArgumentException($"max_tokens must be at most {MaxTokensLimit} for this model.");
+        }
+
         string[] stops = options?.StopSequences?.Where(s => !string.IsNullOrEmpty(s)).ToArray() ?? [];
         // An unseeded request gets a seed from a strong source (SamplingSequence.Seed reports it).
         sampling.Seed = options?.Seed is long requested ? unchecked((ulong)requested) : null;
