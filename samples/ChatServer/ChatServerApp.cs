@@ -8,8 +8,8 @@ namespace ChatServer;
 
 /// <summary>
 /// Composes the sample: a tiny character-level model trained at start-up on this repository's docs, served through
-/// the OpenAI-compatible endpoints of OpenAiStreaming. Its meters are served at <c>GET /metrics</c> for Prometheus, and
-/// exported over OTLP when <c>OTEL_EXPORTER_OTLP_ENDPOINT</c> is set.
+/// the OpenAI-compatible endpoints of OpenAiStreaming, with a web chat page at <c>GET /</c>. Its meters are served at
+/// <c>GET /metrics</c> for Prometheus, and exported over OTLP when <c>OTEL_EXPORTER_OTLP_ENDPOINT</c> is set.
 /// </summary>
 public static class ChatServerApp
 {
@@ -64,6 +64,7 @@ public static class ChatServerApp
 
         app.UseSseAntiBuffering();
         app.MapOpenAiStreaming();
+        app.MapChatPage();
         app.MapGet("/metrics", (PrometheusExposition exposition) => Results.Text(exposition.Format(), PrometheusExposition.ContentType));
         return app;
     }

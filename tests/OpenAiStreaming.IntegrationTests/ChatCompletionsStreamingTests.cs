@@ -139,11 +139,7 @@ public sealed class ChatCompletionsStreamingTests
         var (_, events) = await Sse.ReadAllAsync(app.Client, Sse.ChatRequest(Sse.ChatBody()));
 
         var contentEvents = events.Where(e => e.Data.Contains("\"content\":\"w", StringComparison.Ordinal)).ToList();
-        Assert.Equal(5, contentEvents.Count);
-        for (int i = 1; i < contentEvents.Count; i++)
-        {
-            Assert.True(contentEvents[i].At - contentEvents[i - 1].At > TimeSpan.FromMilliseconds(50), $"event {i} arrived with the one before it");
-        }
+        Sse.AssertPaced(contentEvents, TimeSpan.FromMilliseconds(100), expectedCount: 5);
     }
 
     [Fact]

@@ -81,13 +81,5 @@ public sealed class NginxTests
         }
     }
 
-    private static void AssertPaced(List<ReceivedEvent> events)
-    {
-        Assert.Equal(EventCount, events.Count);
-        for (int i = 1; i < events.Count; i++)
-        {
-            var gap = events[i].At - events[i - 1].At;
-            Assert.True(gap > s_pace / 2, $"event {i} arrived {gap.TotalMilliseconds:F0} ms after the one before: buffered");
-        }
-    }
+    private static void AssertPaced(List<ReceivedEvent> events) => Sse.AssertPaced(events, s_pace, EventCount);
 }

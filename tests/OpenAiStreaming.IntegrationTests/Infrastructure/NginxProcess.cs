@@ -1,6 +1,4 @@
 using System.Diagnostics;
-using System.Net;
-using System.Net.Sockets;
 
 namespace OpenAiStreaming.IntegrationTests.Infrastructure;
 
@@ -8,22 +6,10 @@ namespace OpenAiStreaming.IntegrationTests.Infrastructure;
 /// A real nginx (the Debian package) started for one test with its own prefix directory and a free port, in front of
 /// an upstream on loopback; killed and cleaned up on dispose.
 /// </summary>
-public sealed class NginxProcess : IAsyncDisposable
+public static class NginxProcess
 {
-    private readonly Process _process;
-    private readonly string _directory;
-
-    private NginxProcess(Process process, string directory, int port)
-    {
-        _process = process;
-        _directory = directory;
-        BaseAddress = new Uri($"http://127.0.0.1:{port}/");
-    }
-
-    public Uri BaseAddress { get; }
-
     /// <summary>The nginx binary, or null when it is not installed.</summary>
-    public static string? Binary { get; } = new[] { "/usr/sbin/nginx", "/usr/local/sbin/nginx", "/usr/bin/nginx" }.FirstOrDefault(File.Exists);
+    public static string? Binary { get; } = ProxyProcess.Find("/usr/sbin/nginx", "/usr/local/sbin/nginx", "/usr/bin/nginx");
 
     /// <summary>Skips the calling test when nginx is missing (CI installs it; see .ci/run).</summary>
     public static void SkipIfMissing()
@@ -35,54 +21,33 @@ public sealed class NginxProcess : IAsyncDisposable
     }
 
     /// <summary>Starts nginx with <paramref name="locationBody"/> as the body of <c>location / { ... }</c>.</summary>
-    public static async Task<NginxProcess> StartAsync(string locationBody)
+    public static Task<ProxyProcess> StartAsync(string locationBody) =>
+        StartWithHttpBodyAsync(port => $$"""
+            server {
+                listen 127.0.0.1:{{port}};
+                location / { {{locationBody}} }
+            }
+            """);
+
+    /// <summary>
+    /// Starts nginx with <paramref name="httpBody"/>(port) inside <c>http { ... }</c>: server blocks (one must listen on
+    /// 127.0.0.1:port), upstreams. The temp paths, pid and logs are set around it.
+    /// </summary>
+    public static Task<ProxyProcess> StartWithHttpBodyAsync(Func<int, string> httpBody)
     {
         SkipIfMissing();
-        for (int attempt = 0; ; attempt++)
-        {
-            int port = Ports.Free();
-            string directory = Directory.CreateTempSubdirectory("nginx-test-").FullName;
-            File.WriteAllText(Path.Combine(directory, "nginx.conf"), Config(directory, port, locationBody));
-            var process = Process.Start(new ProcessStartInfo(Binary!, ["-p", directory, "-c", Path.Combine(directory, "nginx.conf"), "-g", "daemon off;"])
+        return ProxyProcess.StartAsync(
+            "nginx",
+            (directory, port) =>
             {
-                RedirectStandardError = true,
-                RedirectStandardOutput = true,
-            })!;
-            var nginx = new NginxProcess(process, directory, port);
-            if (await nginx.WaitUntilListeningAsync(TimeSpan.FromSeconds(10)))
-            {
-                return nginx;
-            }
-
-            string errors = File.Exists(Path.Combine(directory, "error.log")) ? File.ReadAllText(Path.Combine(directory, "error.log")) : "";
-            await nginx.DisposeAsync();
-            if (attempt == 2)
-            {
-                throw new InvalidOperationException($"nginx did not start: {errors}");
-            }
-        }
+                string config = Path.Combine(directory, "nginx.conf");
+                File.WriteAllText(config, Config(directory, httpBody(port)));
+                return new ProcessStartInfo(Binary!, ["-p", directory, "-c", config, "-g", "daemon off;"]);
+            },
+            logFile: "error.log");
     }
 
-    public async ValueTask DisposeAsync()
-    {
-        if (!_process.HasExited)
-        {
-            _process.Kill(entireProcessTree: true);
-            await _process.WaitForExitAsync(CancellationToken.None);
-        }
-
-        _process.Dispose();
-        try
-        {
-            Directory.Delete(_directory, recursive: true);
-        }
-        catch (IOException)
-        {
-            // A worker still closing a temp file; the temp folder is cleaned by the system.
-        }
-    }
-
-    private static string Config(string directory, int port, string locationBody) => $$"""
+    private static string Config(string directory, string httpBody) => $$"""
         {{(Environment.UserName == "root" ? "user root;" : "")}}
         worker_processes 1;
         pid {{directory}}/nginx.pid;
@@ -95,30 +60,7 @@ public sealed class NginxProcess : IAsyncDisposable
             fastcgi_temp_path {{directory}}/fastcgi;
             uwsgi_temp_path {{directory}}/uwsgi;
             scgi_temp_path {{directory}}/scgi;
-            server {
-                listen 127.0.0.1:{{port}};
-                location / { {{locationBody}} }
-            }
+        {{httpBody}}
         }
         """;
-
-    private async Task<bool> WaitUntilListeningAsync(TimeSpan timeout)
-    {
-        var deadline = Stopwatch.StartNew();
-        while (deadline.Elapsed < timeout && !_process.HasExited)
-        {
-            using var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
-            try
-            {
-                await socket.ConnectAsync(new IPEndPoint(IPAddress.Loopback, BaseAddress.Port));
-                return true;
-            }
-            catch (SocketException)
-            {
-                await Task.Delay(50);
-            }
-        }
-
-        return false;
-    }
 }

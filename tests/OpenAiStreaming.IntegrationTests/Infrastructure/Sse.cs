@@ -67,4 +67,19 @@ public static class Sse
             : null;
 
     public static MediaTypeHeaderValue? ContentType(HttpResponseMessage response) => response.Content.Headers.ContentType;
+
+    /// <summary>
+    /// Paced, not buffered: <paramref name="events"/> (the content events of a backend that produced one every
+    /// <paramref name="pace"/>) spread over most of that time, and every gap but at most one is over half the pace. A
+    /// loaded machine may stall the reader once and deliver two events together; a buffering hop delivers them all
+    /// together at the end.
+    /// </summary>
+    public static void AssertPaced(IReadOnlyList<ReceivedEvent> events, TimeSpan pace, int expectedCount, string what = "")
+    {
+        Assert.Equal(expectedCount, events.Count);
+        var gaps = events.Zip(events.Skip(1), (a, b) => b.At - a.At).ToList();
+        string described = $"{what} gaps {string.Join(", ", gaps.Select(g => $"{g.TotalMilliseconds:F0} ms"))}";
+        Assert.True(gaps.Count(g => g <= pace / 2) <= 1, $"events arrived together ({described}): buffered");
+        Assert.True(events[^1].At - events[0].At > pace * (expectedCount - 1) * 0.75, $"events arrived within a short time ({described}): buffered");
+    }
 }
