@@ -117,7 +117,7 @@ public sealed class TinyChatClientTests
     [Fact]
     public async Task GetStreamingResponseAsync_CancelledMidStream_ThrowsPromptly()
     {
-        var client = new TinyChatClient(Model, new TinyModelOptions { TokenDelay = TimeSpan.FromMilliseconds(10), DefaultMaxTokens = 100_000 });
+        var client = new TinyChatClient(Model, new TinyModelOptions { TokenDelay = TimeSpan.FromMilliseconds(10), DefaultMaxTokens = 10_000 });
         using var cts = new CancellationTokenSource();
         int received = 0;
 
