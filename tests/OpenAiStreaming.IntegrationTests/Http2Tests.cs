@@ -126,8 +126,9 @@ public sealed class Http2Tests
         NginxProcess.SkipIfMissing();
         using var certificate = new TestCertificate();
         await using var app = await TestApp.StartAsync(Paced());
-        await using var nginx = await NginxTlsProcess.StartAsync(certificate, Http11Upstream(app));
-        using var client = Http2App.CreateClient(nginx.BaseAddress, certificate);
+        var (nginx, nginxAddress) = await NginxTlsProcess.StartAsync(certificate, Http11Upstream(app));
+        await using var _ = nginx;
+        using var client = Http2App.CreateClient(nginxAddress, certificate);
 
         var (response, events) = await Sse.ReadAllAsync(client, Http2App.ChatRequest(Sse.ChatBody()));
         using (response)
@@ -143,8 +144,9 @@ public sealed class Http2Tests
         using var certificate = new TestCertificate();
         var backend = new ScriptedChatClient(ScriptedChatClient.Words(200), TimeSpan.FromMilliseconds(50));
         await using var app = await TestApp.StartAsync(backend);
-        await using var nginx = await NginxTlsProcess.StartAsync(certificate, Http11Upstream(app));
-        using var client = Http2App.CreateClient(nginx.BaseAddress, certificate);
+        var (nginx, nginxAddress) = await NginxTlsProcess.StartAsync(certificate, Http11Upstream(app));
+        await using var _ = nginx;
+        using var client = Http2App.CreateClient(nginxAddress, certificate);
 
         long left = await ReadFirstContentThenDisposeAsync(client, Http2App.ChatRequest(Sse.ChatBody()));
 

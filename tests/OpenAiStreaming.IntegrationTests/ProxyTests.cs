@@ -135,7 +135,7 @@ public sealed class ProxyTests
         {
             // Stock otherwise: HTTP/1.0 to the app, proxy buffering on.
             "nginx-gzip" => NginxProcess.StartAsync($"proxy_pass http://{upstream}; gzip on; gzip_types text/event-stream application/json;"),
-            "nginx-recommended" => NginxProcess.StartWithHttpBodyAsync(port => DeploySamples.Load(
+            "nginx-recommended" => NginxProcess.StartWithHttpBodyAsync((_, port) => DeploySamples.Load(
                 "nginx.conf", ("server 127.0.0.1:8000;", $"server {upstream};"), ("listen 80;", $"listen 127.0.0.1:{port};"))),
             "caddy" => CaddyProcess.StartAsync(port => DeploySamples.Load(
                 "Caddyfile", (":80 {", $"http://127.0.0.1:{port} {{"), ("127.0.0.1:8000", upstream))),

@@ -22,7 +22,7 @@ public static class NginxProcess
 
     /// <summary>Starts nginx with <paramref name="locationBody"/> as the body of <c>location / { ... }</c>.</summary>
     public static Task<ProxyProcess> StartAsync(string locationBody) =>
-        StartWithHttpBodyAsync(port => $$"""
+        StartWithHttpBodyAsync((_, port) => $$"""
             server {
                 listen 127.0.0.1:{{port}};
                 location / { {{locationBody}} }
@@ -30,10 +30,11 @@ public static class NginxProcess
             """);
 
     /// <summary>
-    /// Starts nginx with <paramref name="httpBody"/>(port) inside <c>http { ... }</c>: server blocks (one must listen on
-    /// 127.0.0.1:port), upstreams. The temp paths, pid and logs are set around it.
+    /// Starts nginx with <paramref name="httpBody"/>(directory, port) inside <c>http { ... }</c>: server blocks (one
+    /// must listen on 127.0.0.1:port), upstreams; files it needs (certificates) go in the process's temp directory.
+    /// The temp paths, pid and logs are set around it.
     /// </summary>
-    public static Task<ProxyProcess> StartWithHttpBodyAsync(Func<int, string> httpBody)
+    public static Task<ProxyProcess> StartWithHttpBodyAsync(Func<string, int, string> httpBody)
     {
         SkipIfMissing();
         return ProxyProcess.StartAsync(
@@ -41,7 +42,7 @@ public static class NginxProcess
             (directory, port) =>
             {
                 string config = Path.Combine(directory, "nginx.conf");
-                File.WriteAllText(config, Config(directory, httpBody(port)));
+                File.WriteAllText(config, Config(directory, httpBody(directory, port)));
                 return new ProcessStartInfo(Binary!, ["-p", directory, "-c", config, "-g", "daemon off;"]);
             },
             logFile: "error.log");
