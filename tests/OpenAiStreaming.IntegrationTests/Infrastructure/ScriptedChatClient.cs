@@ -87,7 +87,7 @@ public sealed class ScriptedChatClient : IChatClient
                 var delay = _delayBeforeToken(i);
                 if (delay > TimeSpan.Zero)
                 {
-                    await Task.Delay(delay, cancellationToken);
+                    await AtLeastAsync(delay, cancellationToken);
                 }
 
                 cancellationToken.ThrowIfCancellationRequested();
@@ -111,6 +111,20 @@ public sealed class ScriptedChatClient : IChatClient
         {
             generation.Finished.TrySetResult();
             Finished.TrySetResult();
+        }
+    }
+
+    /// <summary>
+    /// Waits at least <paramref name="delay"/>: timers count whole milliseconds and can fire a fraction early, and a
+    /// backend that promises its first token after 300 ms must not deliver it at 299.3.
+    /// </summary>
+    private static async Task AtLeastAsync(TimeSpan delay, CancellationToken cancellationToken)
+    {
+        long start = Stopwatch.GetTimestamp();
+        await Task.Delay(delay, cancellationToken);
+        for (var left = delay - Stopwatch.GetElapsedTime(start); left > TimeSpan.Zero; left = delay - Stopwatch.GetElapsedTime(start))
+        {
+            await Task.Delay(left + TimeSpan.FromMilliseconds(1), cancellationToken);
         }
     }
 
