@@ -7,6 +7,7 @@ using static OpenAiStreaming.Metrics.OpenAiStreamingMetricNames;
 namespace OpenAiStreaming.IntegrationTests;
 
 /// <summary>The meter against a backend with a known pace, read with <see cref="System.Diagnostics.Metrics.MeterListener"/>.</summary>
+[Collection(TimingSensitive.Name)]
 public sealed class MetricsTests
 {
     private static CancellationToken Ct => TestContext.Current.CancellationToken;

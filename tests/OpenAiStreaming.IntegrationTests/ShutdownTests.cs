@@ -7,6 +7,7 @@ using OpenAiStreaming.IntegrationTests.Infrastructure;
 namespace OpenAiStreaming.IntegrationTests;
 
 /// <summary>Graceful shutdown: open streams get the drain time, then end visibly; waiting requests get 503.</summary>
+[Collection(TimingSensitive.Name)]
 public sealed partial class ShutdownTests
 {
     private static CancellationToken Ct => TestContext.Current.CancellationToken;
