@@ -53,6 +53,18 @@ public sealed class ChatCompletionsStreamingTests
     }
 
     [Fact]
+    public async Task Stream_InstantBackend_EveryTokenIsItsOwnChunk()
+    {
+        // Tokens that are ready together go out in one flush, but still one chunk per token as the backend made them.
+        var tokens = ScriptedChatClient.Words(60); // fewer than the pump holds, so none merge whatever the timing
+        await using var app = await TestApp.StartAsync(new ScriptedChatClient(tokens, TimeSpan.Zero));
+
+        var (_, events) = await Sse.ReadAllAsync(app.Client, Sse.ChatRequest(Sse.ChatBody()));
+
+        Assert.Equal(tokens, Sse.Contents(events));
+    }
+
+    [Fact]
     public async Task Stream_WithIncludeUsage_SendsRoleDeltasFinishUsageDoneInOrder()
     {
         var backend = new ScriptedChatClient(["Hel", "lo", " world"], TimeSpan.FromMilliseconds(5))

@@ -313,13 +313,14 @@ internal sealed class CompletionExchange
                     continue;
                 }
 
-                // Everything that is ready goes out as one chunk and one flush.
+                // Everything that is ready goes out in one flush, a chunk per delta as the backend produced them
+                // (a delta holds several tokens only when the pump merged them for a lagging client).
                 while (pump.TryRead(out var delta))
                 {
                     state.Apply(delta, onToolCall);
+                    WritePendingText();
                 }
 
-                WritePendingText();
                 if (!await FlushAsync().ConfigureAwait(false))
                 {
                     return;
