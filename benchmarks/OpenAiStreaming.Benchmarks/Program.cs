@@ -1,0 +1,3 @@
+using BenchmarkDotNet.Running;
+
+BenchmarkSwitcher.FromAssembly(typeof(OpenAiStreaming.Benchmarks.EventWriteBenchmarks).Assembly).Run(args);
