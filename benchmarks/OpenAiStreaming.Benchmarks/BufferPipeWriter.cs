@@ -25,9 +25,17 @@ internal sealed class BufferPipeWriter : PipeWriter
 
     public override void Advance(int bytes) => _written += bytes;
 
-    public override Memory<byte> GetMemory(int sizeHint = 0) => _buffer.AsMemory(Reserve(sizeHint));
+    public override Memory<byte> GetMemory(int sizeHint = 0)
+    {
+        Reserve(sizeHint);
+        return _buffer.AsMemory(_written);
+    }
 
-    public override Span<byte> GetSpan(int sizeHint = 0) => _buffer.AsSpan(Reserve(sizeHint));
+    public override Span<byte> GetSpan(int sizeHint = 0)
+    {
+        Reserve(sizeHint);
+        return _buffer.AsSpan(_written);
+    }
 
     public override ValueTask<FlushResult> FlushAsync(CancellationToken cancellationToken = default)
     {
@@ -47,13 +55,11 @@ internal sealed class BufferPipeWriter : PipeWriter
     {
     }
 
-    private int Reserve(int sizeHint)
+    private void Reserve(int sizeHint)
     {
         if (_buffer.Length - _written < Math.Max(sizeHint, 1))
         {
             Array.Resize(ref _buffer, Math.Max(_buffer.Length * 2, _written + sizeHint));
         }
-
-        return _written;
     }
 }
