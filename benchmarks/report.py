@@ -1,0 +1,242 @@
+#!/usr/bin/env python3
+"""Turns the JSON written by benchmarks/run.sh into docs/benchmarks.md and its gnuplot plots.
+
+usage: report.py RESULTS_DIR DOCS_DIR
+"""
+import datetime
+import glob
+import json
+import os
+import platform
+import re
+import subprocess
+import sys
+
+PEERS = ["builtin", "handwritten", "ours", "fastapi"]
+NAMES = {
+    "builtin": ".NET `TypedResults.ServerSentEvents`",
+    "handwritten": "hand-written `WriteAsync` + flush",
+    "ours": "OpenAiStreaming (pump, metrics, heartbeats)",
+    "fastapi": "FastAPI + uvicorn",
+}
+GAP_LIMIT_MS = 60  # 50 ms interval + 10 ms
+
+
+def load(results, name):
+    path = os.path.join(results, name + ".json")
+    if not os.path.exists(path):
+        return None
+    with open(path) as f:
+        return json.load(f)
+
+
+def fmt(x, digits=1):
+    if x is None:
+        return "–"
+    if abs(x) >= 1000:
+        return f"{x:,.0f}"
+    return f"{x:.{digits}f}"
+
+
+def ratio(a, b):
+    if a is None or b in (None, 0):
+        return "–"
+    return f"{a / b:.2f}×"
+
+
+def verdict(ok):
+    return "**holds**" if ok else "**misses**"
+
+
+def run(cmd):
+    try:
+        return subprocess.run(cmd, capture_output=True, text=True, check=False).stdout.strip()
+    except OSError:
+        return "?"
+
+
+def environment():
+    cpu = "?"
+    with open("/proc/cpuinfo") as f:
+        for line in f:
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    versions = run(["/usr/bin/python3", "-c", "import fastapi, uvicorn; print(fastapi.__version__, uvicorn.__version__)"]).split()
+    return {
+        "cpu": cpu,
+        "cores": os.cpu_count(),
+        "dotnet": run(["dotnet", "--version"]),
+        "python": platform.python_version(),
+        "fastapi": versions[0] if len(versions) == 2 else "?",
+        "uvicorn": versions[1] if len(versions) == 2 else "?",
+        "commit": run(["git", "rev-parse", "--short", "HEAD"]),
+        "date": datetime.date.today().isoformat(),
+    }
+
+
+def gnuplot(script):
+    subprocess.run(["gnuplot"], input=script, text=True, check=True)
+
+
+def main():
+    results, docs = sys.argv[1], sys.argv[2]
+    plots = os.path.join(docs, "benchmarks")
+    os.makedirs(plots, exist_ok=True)
+    peers = [p for p in PEERS if load(results, f"{p}-saturation-64")]
+    env = environment()
+    md = []
+    w = md.append
+
+    w("# Benchmarks\n")
+    w("Four servers stream the same synthetic token schedule, byte for byte (see `benchmarks/Peers/README.md`): "
+      + ", ".join(f"**{p}** ({NAMES[p]})" for p in peers)
+      + ". `benchmarks/LoadGenerator` drives each in turn with the same load, and ratios are against the .NET "
+        "built-in. Each server runs pinned to CPU 0 and the load generator to CPU 1, so the figures are what one "
+        "core of server does with one core of client.\n")
+    w("Reproduce (writes this page and its plots):\n\n    benchmarks/run.sh\n")
+    w(f"Measured {env['date']} at commit {env['commit']} on {env['cpu']}, {env['cores']} cores, .NET SDK "
+      f"{env['dotnet']}, FastAPI {env['fastapi']} with uvicorn {env['uvicorn']}. Two cores is a small machine: "
+      "compare the ratios, not the absolute numbers, with yours.\n")
+
+    # Saturation
+    sat = {p: load(results, f"{p}-saturation-64") for p in peers}
+    b = sat.get("builtin")
+    w("## Saturation: 64 streams of 1,000 tokens, as fast as possible\n")
+    w("| server | events/s | tokens/s | events/s vs built-in | gap p50 ms | gap p99 ms | errors |")
+    w("|---|---:|---:|---:|---:|---:|---:|")
+    for p in peers:
+        r = sat[p]
+        w(f"| {p} | {fmt(r['events_per_s'])} | {fmt(r['tokens_per_s'])} | {ratio(r['events_per_s'], b and b['events_per_s'])} "
+          f"| {fmt(r['itl_ms']['p50'], 3)} | {fmt(r['itl_ms']['p99'], 3)} | {r['errors']} |")
+    w("")
+    if "ours" in sat and b:
+        o = sat["ours"]
+        w(f"- Target: ours ≥ 1.0× the built-in in events/s with every feature on (aim 1.3×): "
+          f"{ratio(o['events_per_s'], b['events_per_s'])}, {verdict(o['events_per_s'] >= b['events_per_s'])}"
+          f"{' (the 1.3× aim holds too)' if o['events_per_s'] >= 1.3 * b['events_per_s'] else ''}.")
+    if "ours" in sat and "fastapi" in sat:
+        o, f = sat["ours"], sat["fastapi"]
+        w(f"- Target: ours ≥ 20× FastAPI/uvicorn: {ratio(o['events_per_s'], f['events_per_s'])}, "
+          f"{verdict(o['events_per_s'] >= 20 * f['events_per_s'])}.")
+    w("")
+    conc = [1, 4, 16, 64, 256]
+    with open(os.path.join(results, "throughput.dat"), "w") as f:
+        f.write("# concurrency " + " ".join(peers) + "\n")
+        for c in conc:
+            row = [load(results, f"{p}-saturation-{c}") for p in peers]
+            f.write(f"{c} " + " ".join(str(r["tokens_per_s"]) if r else "?" for r in row) + "\n")
+    gnuplot(f"""
+set terminal pngcairo size 900,540 font 'DejaVu Sans,11'
+set output '{plots}/throughput.png'
+set title 'Throughput against concurrency (instant backend, 1,000-token streams)'
+set xlabel 'concurrent streams'; set ylabel 'tokens delivered per second'
+set logscale x 2; set xtics ({','.join(str(c) for c in conc)}); set grid; set key top left
+set datafile missing '?'
+plot """ + ", ".join(f"'{results}/throughput.dat' using 1:{i + 2} with linespoints lw 2 title '{p}'"
+                      for i, p in enumerate(peers)))
+    w("![Throughput against concurrency](benchmarks/throughput.png)\n")
+    w("| concurrency | " + " | ".join(f"{p} tokens/s" for p in peers) + " | ours vs built-in |")
+    w("|---:|" + "---:|" * (len(peers) + 1))
+    for c in conc:
+        row = {p: load(results, f"{p}-saturation-{c}") for p in peers}
+        o, bb = row.get("ours"), row.get("builtin")
+        w(f"| {c} | " + " | ".join(fmt(row[p]["tokens_per_s"]) if row[p] else "–" for p in peers)
+          + f" | {ratio(o and o['tokens_per_s'], bb and bb['tokens_per_s'])} |")
+    w("")
+
+    # TTFT
+    w("## Time to first token with an instant backend\n")
+    w("The backend yields its token at once, so this is what the serving stack adds: request parsing, the first "
+      "write and flush, and the client's read.\n")
+    w("| server | 1 stream p50 ms | 1 stream p99 ms | 100 streams p50 ms | 100 streams p99 ms | p50 vs built-in (1 / 100) |")
+    w("|---|---:|---:|---:|---:|---:|")
+    t1b, t100b = load(results, "builtin-ttft-1"), load(results, "builtin-ttft-100")
+    for p in peers:
+        t1, t100 = load(results, f"{p}-ttft-1"), load(results, f"{p}-ttft-100")
+        if not t1 or not t100:
+            continue
+        w(f"| {p} | {fmt(t1['ttft_ms']['p50'], 3)} | {fmt(t1['ttft_ms']['p99'], 3)} | {fmt(t100['ttft_ms']['p50'], 2)} "
+          f"| {fmt(t100['ttft_ms']['p99'], 2)} | {ratio(t1['ttft_ms']['p50'], t1b and t1b['ttft_ms']['p50'])} / "
+          f"{ratio(t100['ttft_ms']['p50'], t100b and t100b['ttft_ms']['p50'])} |")
+    w("")
+
+    # Concurrency ramp
+    w("## Open streams at 20 tokens/s each\n")
+    w("Every stream gets a token every 50 ms; the load ramps from 100 to 10,000 open streams (each step opens its "
+      f"streams over a second per thousand, then holds them). A step passes while the p99 gap between tokens stays "
+      f"within {GAP_LIMIT_MS} ms (the interval + 10 ms); the ramp stops at the first step that fails. Memory per "
+      "stream is the server's peak resident memory during the step minus its resident memory before, divided by the "
+      "streams.\n")
+    steps = sorted({int(m.group(1)) for f in glob.glob(os.path.join(results, "*-streams-*.json"))
+                    if (m := re.search(r"-streams-(\d+)\.json$", f))})
+    w("| server | largest passing count | " + " | ".join(f"p99 gap at {n:,}" for n in steps) + " | KiB per open stream |")
+    w("|---|---:|" + "---:|" * (len(steps) + 1))
+    for p in peers:
+        best, cells, mem = None, [], "–"
+        for n in steps:
+            r = load(results, f"{p}-streams-{n}")
+            if not r:
+                cells.append("–")
+                continue
+            p99 = r["itl_ms"]["p99"]
+            ok = p99 is not None and p99 <= GAP_LIMIT_MS and r["errors"] == 0
+            cells.append(f"{fmt(p99)} ms{'' if ok else ' ✗'}")
+            if ok:
+                best = n
+                rss = load(results, f"{p}-streams-{n}.rss")
+                if rss and rss["peak_rss_kib"]:
+                    mem = fmt((rss["peak_rss_kib"] - rss["baseline_rss_kib"]) / n)
+        w(f"| {p} | {f'{best:,}' if best else 'none'} | " + " | ".join(cells) + f" | {mem} |")
+    w("")
+    step = max([n for n in steps if all(load(results, f"{p}-streams-{n}") for p in peers)] or [0])
+    if step:
+        lines = []
+        for p in peers:
+            r = load(results, f"{p}-streams-{step}")
+            total = sum(c for _, c in r["itl_histogram"]) or 1
+            acc = 0
+            with open(os.path.join(results, f"gaps-{p}.dat"), "w") as f:
+                for upper, count in r["itl_histogram"]:
+                    acc += count
+                    f.write(f"{upper} {acc / total}\n")
+            lines.append(f"'{results}/gaps-{p}.dat' using 1:2 with steps lw 2 title '{p}'")
+        gnuplot(f"""
+set terminal pngcairo size 900,540 font 'DejaVu Sans,11'
+set output '{plots}/gaps.png'
+set title 'Inter-token gaps at {step:,} open streams, 20 tokens/s each (cumulative)'
+set xlabel 'gap between tokens (ms)'; set ylabel 'fraction of gaps at most x'
+set logscale x; set grid; set key bottom right; set yrange [0:1.02]; set xrange [1:*]
+plot """ + ", ".join(lines))
+        w(f"![Inter-token gap distribution at {step:,} streams](benchmarks/gaps.png)\n")
+
+    # Storm
+    w("## Disconnect storm\n")
+    w("Streams at 20 tokens/s, each aborted by the client right after its first token. Cancellation latency is the "
+      "time from the client's abort to the moment the server's token loop stopped (both read the same monotonic "
+      "clock); \"left running\" counts generations still active once the storm is over.\n")
+    w("| server | aborted streams | cancel p50 ms | cancel p99 ms | cancel max ms | without a stop record | left running | errors |")
+    w("|---|---:|---:|---:|---:|---:|---:|---:|")
+    for p in peers:
+        r = load(results, f"{p}-storm")
+        if not r:
+            continue
+        c = r.get("cancel_ms") or {}
+        w(f"| {p} | {r.get('aborted', r['requests_ok'])} | {fmt(c.get('p50'), 2)} | {fmt(c.get('p99'), 2)} | "
+          f"{fmt(c.get('max'), 2)} | {r.get('cancel_unmatched', '–')} | {r.get('left_running', '–')} | {r['errors']} |")
+    w("")
+
+    w("## Reading the figures\n")
+    w("- **events/s** counts SSE events that carry content; **tokens/s** counts `usage.completion_tokens`. They "
+      "differ only when a server merges deltas for a slow client (OpenAiStreaming does past 64 queued deltas).")
+    w("- Gaps are measured by the client between successive content events, so they include the client's own "
+      "scheduling; the same client measures every server.")
+    w("- The raw results (one JSON per run, in the load generator's format) are in `benchmarks/results/` after a run.")
+    w("")
+
+    with open(os.path.join(docs, "benchmarks.md"), "w") as f:
+        f.write("\n".join(md))
+
+
+if __name__ == "__main__":
+    main()
