@@ -3,24 +3,29 @@ using System.Text;
 
 namespace OpenAiStreaming.Peers.Tests.Infrastructure;
 
-/// <summary>One event as it arrived: its text (without the blank line) and when, from the start of the capture.</summary>
+/// <summary>One event as it arrived: its text (without the blank line) and when, from the capture's origin.</summary>
 public sealed record TimedEvent(string Text, TimeSpan At);
 
 /// <summary>Reads an event stream as raw bytes, timing each event when its terminating blank line arrives.</summary>
 public sealed class SseCapture
 {
     private readonly List<byte> _body = [];
-    private readonly Stopwatch _clock = Stopwatch.StartNew();
+
+    /// <summary>The <see cref="Stopwatch"/> timestamp event times count from.</summary>
+    private readonly long _origin;
     private int _scanned;
+
+    /// <param name="origin">A <see cref="Stopwatch"/> timestamp event times count from (by default, now).</param>
+    public SseCapture(long? origin = null) => _origin = origin ?? Stopwatch.GetTimestamp();
 
     public List<TimedEvent> Events { get; } = [];
 
     public string Body => Encoding.UTF8.GetString([.. _body]);
 
-    /// <summary>Reads until the stream ends.</summary>
-    public static async Task<SseCapture> ReadAllAsync(HttpResponseMessage response)
+    /// <summary>Reads until the stream ends; event times count from <paramref name="origin"/> (by default, now).</summary>
+    public static async Task<SseCapture> ReadAllAsync(HttpResponseMessage response, long? origin = null)
     {
-        var capture = new SseCapture();
+        var capture = new SseCapture(origin);
         await using var stream = await response.Content.ReadAsStreamAsync(TestContext.Current.CancellationToken);
         while (await capture.ReadAsync(stream))
         {
@@ -39,7 +44,7 @@ public sealed class SseCapture
             return false;
         }
 
-        var at = _clock.Elapsed;
+        var at = Stopwatch.GetElapsedTime(_origin);
         _body.AddRange(buffer.AsSpan(0, read));
         while (true)
         {
