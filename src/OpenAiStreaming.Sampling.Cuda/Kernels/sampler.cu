@@ -700,6 +700,8 @@ __device__ Cut find_cut(const T* x, int vocab, const CutSearch& q, int* kept)
                 }
             }
 
+            // Everyone has read the cut before the keys are overwritten (by the next search's histogram, say).
+            __syncthreads();
             resolved = true;
             break;
         }
