@@ -3,6 +3,7 @@ using System.Runtime.CompilerServices;
 using System.Text.Json;
 using Microsoft.Extensions.AI;
 using OpenAiStreaming.Sampling;
+using OpenAiStreaming.Sampling.Cuda;
 
 namespace ChatServer.Model;
 
@@ -37,6 +38,9 @@ internal sealed class TinyChatClient : IChatClient
     private readonly ChatClientMetadata _metadata;
     /// <summary>A sampler no stream is using, or null; a stream that finds none makes its own (CpuSampler is single-threaded).</summary>
     private CpuSampler? _idleSampler;
+
+    /// <summary>The same for the GPU sampler, when <see cref="TinyModelOptions.UseCudaSampler"/> is set.</summary>
+    private CudaSampler? _idleCudaSampler;
 
     /// <summary>Creates a client over <paramref name="model"/> with new samplers and the given options.</summary>
     public TinyChatClient(CharLanguageModel model, TinyModelOptions? options = null)
@@ -141,6 +145,7 @@ internal sealed class TinyChatClient : IChatClient
         int emitted = 0;
         ChatFinishReason finishReason = ChatFinishReason.Length;
 
+        CudaSampler? cuda = _options.UseCudaSampler ? Interlocked.Exchange(ref _idleCudaSampler, null) ?? new CudaSampler() : null;
         CpuSampler sampler = Interlocked.Exchange(ref _idleSampler, null) ?? new CpuSampler();
         try
         {
@@ -153,7 +158,7 @@ internal sealed class TinyChatClient : IChatClient
                 }
 
                 _model.ComputeLogits(context.AsSpan(0, prompt.Length + count), logits);
-                int token = sampler.Sample(logits, sequence).TokenId;
+                int token = cuda is null ? sampler.Sample(logits, sequence).TokenId : cuda.Sample(logits, sequence).TokenId;
                 context[prompt.Length + count] = token;
                 generated[count++] = _model.Decode(token);
 
@@ -174,6 +179,10 @@ internal sealed class TinyChatClient : IChatClient
         finally
         {
             Interlocked.CompareExchange(ref _idleSampler, sampler, null);
+            if (cuda is not null && Interlocked.CompareExchange(ref _idleCudaSampler, cuda, null) is not null)
+            {
+                cuda.Dispose();
+            }
         }
 
         if (finishReason == ChatFinishReason.Length)

@@ -12,6 +12,12 @@ internal sealed class TinyModelOptions
     /// <summary>The model id reported on responses when the request names none. Default <c>tiny-char-lm</c>.</summary>
     public string ModelId { get; set; } = TinyChatClient.DefaultModelId;
 
+    /// <summary>
+    /// Whether to sample on the GPU with <c>CudaSampler</c> (the same tokens as the CPU sampler). Default false; the app
+    /// sets it from <c>--TinyModel:Sampler=auto|cpu|cuda</c> (auto: when <c>CudaSampler.IsSupported</c>).
+    /// </summary>
+    public bool UseCudaSampler { get; set; }
+
     /// <summary>The clock behind <see cref="TokenDelay"/> and <c>CreatedAt</c>. Default <see cref="TimeProvider.System"/>.</summary>
     public TimeProvider TimeProvider { get; set; } = TimeProvider.System;
 }
