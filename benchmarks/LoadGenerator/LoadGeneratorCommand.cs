@@ -14,7 +14,14 @@ public static class LoadGeneratorCommand
     /// <returns>The command.</returns>
     public static RootCommand Create()
     {
-        var baseUrl = new Option<Uri>("--base-url") { Description = "The server, with or without /v1", DefaultValueFactory = _ => new Uri("http://127.0.0.1:8000") };
+        var baseUrl = new Option<string>("--base-url") { Description = "The server, with or without /v1", DefaultValueFactory = _ => "http://127.0.0.1:8000" };
+        baseUrl.Validators.Add(result =>
+        {
+            if (LoadOptions.ParseBaseUrl(result.GetValueOrDefault<string>()) is null)
+            {
+                result.AddError("--base-url must be an http or https address such as http://127.0.0.1:8000 or http://host:8000/v1");
+            }
+        });
         var model = new Option<string?>("--model") { Description = "Model id (default: the first of GET /v1/models)" };
         var apiKey = new Option<string?>("--api-key") { Description = "Bearer key (default: $OPENAI_API_KEY)" };
         var concurrency = new Option<int>("--concurrency", "-c") { Description = "Requests in flight at once", DefaultValueFactory = _ => 1 };
@@ -46,7 +53,7 @@ public static class LoadGeneratorCommand
         {
             var options = new LoadOptions
             {
-                BaseUrl = parse.GetValue(baseUrl)!,
+                BaseUrl = LoadOptions.ParseBaseUrl(parse.GetValue(baseUrl))!,
                 Model = parse.GetValue(model),
                 ApiKey = parse.GetValue(apiKey) ?? NullIfEmpty(Environment.GetEnvironmentVariable("OPENAI_API_KEY")),
                 Concurrency = parse.GetValue(concurrency),

@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Text.Json;
 using OpenAiStreaming.LoadGenerator.Statistics;
 
@@ -67,10 +68,8 @@ public static class ResultJson
         writer.WriteStartArray("itl_histogram");
         foreach (var (bound, count) in result.ItlHistogram)
         {
-            writer.WriteStartArray();
-            writer.WriteNumberValue(bound);
-            writer.WriteNumberValue(count);
-            writer.WriteEndArray();
+            // Each pair on one line: an indented file stays short and readable.
+            writer.WriteRawValue(string.Create(CultureInfo.InvariantCulture, $"[{bound:R}, {count}]"), skipInputValidation: true);
         }
 
         writer.WriteEndArray();
@@ -103,6 +102,7 @@ public static class ResultJson
         writer.WriteNumber("max", Math.Round(summary.Max, 4));
         writer.WriteNumber("mean", Math.Round(summary.Mean, 4));
         writer.WriteNumber("count", summary.Count);
+        writer.WriteNumber("min", Math.Round(summary.Min, 4));
         writer.WriteEndObject();
     }
 

@@ -5,7 +5,7 @@ using System.Text.Json.Nodes;
 namespace OpenAiStreaming.LoadGenerator.Running;
 
 /// <summary>One run's settings; the command line fills them (see Program.cs for each option's default).</summary>
-public sealed class LoadOptions
+public sealed record LoadOptions
 {
     /// <summary>The default prompt: a short sentence.</summary>
     public const string DefaultPrompt = "Tell me a short story about a fox who learns to read.";
@@ -80,6 +80,26 @@ public sealed class LoadOptions
 
     /// <summary>Where the control endpoints of a benchmark peer live: the scheme, host and port of the base URL.</summary>
     public Uri Origin => new(BaseUrl.GetLeftPart(UriPartial.Authority) + "/");
+
+    /// <summary>Reads a <c>--base-url</c>: an absolute http or https address (<c>http://</c> is assumed when no
+    /// scheme is given), with or without <c>/v1</c>.</summary>
+    /// <param name="text">The address as typed.</param>
+    /// <returns>The address, or null when it is not one.</returns>
+    public static Uri? ParseBaseUrl(string? text)
+    {
+        if (string.IsNullOrWhiteSpace(text))
+        {
+            return null;
+        }
+
+        text = text.Trim();
+        if (!text.Contains("://", StringComparison.Ordinal))
+        {
+            text = "http://" + text;
+        }
+
+        return Uri.TryCreate(text, UriKind.Absolute, out var uri) && uri.Scheme is "http" or "https" ? uri : null;
+    }
 
     /// <summary>The problems with these settings, one line each; empty when they are usable.</summary>
     /// <returns>The problems.</returns>

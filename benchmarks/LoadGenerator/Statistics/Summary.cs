@@ -11,7 +11,8 @@ namespace OpenAiStreaming.LoadGenerator.Statistics;
 /// <param name="Max">Largest sample.</param>
 /// <param name="Mean">Arithmetic mean.</param>
 /// <param name="Count">Number of samples; the other figures are 0 when it is 0.</param>
-public readonly record struct Summary(double P50, double P90, double P99, double Max, double Mean, long Count)
+/// <param name="Min">Smallest sample.</param>
+public readonly record struct Summary(double P50, double P90, double P99, double Max, double Mean, long Count, double Min = 0)
 {
     /// <summary>The summary of no samples.</summary>
     public static Summary Empty => default;
@@ -39,7 +40,8 @@ public readonly record struct Summary(double P50, double P90, double P99, double
             Percentile(samples, 99),
             samples[^1],
             sum / samples.Length,
-            samples.Length);
+            samples.Length,
+            samples[0]);
     }
 
     /// <summary>The <paramref name="percent"/>-th percentile of sorted samples, interpolated linearly.</summary>
