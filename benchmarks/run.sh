@@ -32,16 +32,21 @@ port=$($python -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); pr
 base=http://127.0.0.1:$port
 pid=
 
-start_peer() {  # start_peer IMPL INTERVAL_MS
-  local impl=$1 interval=$2
+start_peer() {  # start_peer IMPL INTERVAL_MS [PEER OPTIONS...]
+  local impl=$1 interval=$2; shift 2
   if [ "$impl" = fastapi ]; then
     "${server_cpu[@]}" "$python" benchmarks/Peers/fastapi_peer.py --port "$port" --interval-ms "$interval" >"$out/server.log" 2>&1 &
   else
-    "${server_cpu[@]}" dotnet "$out/peers/Peers.dll" --impl "$impl" --urls "$base" --interval-ms "$interval" >"$out/server.log" 2>&1 &
+    "${server_cpu[@]}" dotnet "$out/peers/Peers.dll" --impl "$impl" --urls "$base" --interval-ms "$interval" "$@" >"$out/server.log" 2>&1 &
   fi
   pid=$!
   for _ in $(seq 200); do
-    curl -sf "$base/bench/stats" >/dev/null 2>&1 && return 0
+    if curl -sf "$base/bench/stats" >/dev/null 2>&1; then
+      # Warm up (JIT, connection pool) so the first measured requests do not pay for it; /bench/reset clears it.
+      load "$impl-warmup" --concurrency 16 --requests 160 --max-tokens 4 --quiet >/dev/null
+      rm -f "$results/$impl-warmup.json"
+      return 0
+    fi
     kill -0 "$pid" 2>/dev/null || break
     sleep 0.1
   done
@@ -57,7 +62,7 @@ rss_kib() { awk '/^VmRSS:/ { print $2 }' "/proc/$pid/status" 2>/dev/null || echo
 # load NAME ARGS...: one load-generator run against the running peer, its JSON in $results/NAME.json.
 load() {
   local name=$1; shift
-  "${client_cpu[@]}" dotnet "$out/loadgen/LoadGenerator.dll" --base-url "$base" --model "$model" --label "$name" \
+  "${client_cpu[@]}" dotnet "$out/loadgen/LoadGenerator.dll" --base-url "$base" --model synthetic --label "$name" \
     --json "$results/$name.json" --no-progress "$@" | sed 's/^/  /'
 }
 
@@ -68,19 +73,24 @@ for impl in $peers; do
 
   # Saturation and TTFT overhead: an instant backend (no pacing).
   start_peer "$impl" 0
-  model=$(curl -s "$base/v1/models" | $python -c 'import json,sys; print(json.load(sys.stdin)["data"][0]["id"])' 2>/dev/null || echo bench)
-  load "$impl-warmup" --concurrency 16 --requests 64 --max-tokens 200 --quiet
   for c in 1 4 16 64 256; do
-    load "$impl-saturation-$c" --concurrency "$c" --requests $(( c * $(scale 4) )) --max-tokens "$(scale 1000)"
+    load "$impl-saturation-$c" --concurrency "$c" --requests $(( c < 4 ? 8 : c * 2 )) --max-tokens "$(scale 1000)"
   done
   load "$impl-ttft-1" --concurrency 1 --requests "$(scale 1000)" --max-tokens 1
   load "$impl-ttft-100" --concurrency 100 --requests "$(scale 5000)" --max-tokens 1
   stop_peer
 
+  if [ "$impl" = ours ]; then
+    # The same saturation with a queue that never merges: one chunk per token, as the other servers write them.
+    start_peer ours 0 --OpenAiStreaming:MaxQueuedDeltas=1000000
+    load "ours-unmerged-saturation-64" --concurrency 64 --requests 128 --max-tokens "$(scale 1000)"
+    stop_peer
+  fi
+
   # Concurrency: streams at 20 tokens/s, ramped up until the p99 inter-token gap leaves 50 ms + 10 ms.
   start_peer "$impl" 50
-  for n in 100 300 1000 3000 10000; do
-    [ $quick = 1 ] && [ "$n" -gt 1000 ] && break
+  for n in 100 200 500 1000 2000 5000 10000; do
+    [ $quick = 1 ] && [ "$n" -gt 500 ] && break
     ramp=$(( n / 1000 + 1 ))
     base_rss=$(rss_kib)
     ( peak=0; while kill -0 "$pid" 2>/dev/null; do r=$(rss_kib); [ "$r" -gt "$peak" ] && peak=$r && echo "$peak" >"$out/peak"; sleep 0.25; done ) &

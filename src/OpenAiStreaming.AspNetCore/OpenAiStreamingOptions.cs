@@ -32,6 +32,13 @@ public sealed class OpenAiStreamingOptions
     public long MaxBufferedBytes { get; set; } = 1024 * 1024;
 
     /// <summary>
+    /// Deltas queued for a client, each to become its own chunk, before new text merges into the last one. Default 64.
+    /// Merging is what lets a model run ahead of a slow client without a per-token object each; a larger value keeps
+    /// one chunk per token longer at the cost of those objects (<see cref="MaxBufferedBytes"/> still bounds the text).
+    /// </summary>
+    public int MaxQueuedDeltas { get; set; } = 64;
+
+    /// <summary>
     /// The longest a request may take, waiting for admission included; past it the stream ends with an error event and
     /// the generation is cancelled. Default null: no limit.
     /// </summary>

@@ -24,6 +24,11 @@ internal sealed class OpenAiStreamingOptionsValidator : IValidateOptions<OpenAiS
             failures.Add($"{section}:{nameof(options.MaxBufferedBytes)} must be positive; it is {options.MaxBufferedBytes}.");
         }
 
+        if (options.MaxQueuedDeltas <= 0)
+        {
+            failures.Add($"{section}:{nameof(options.MaxQueuedDeltas)} must be positive; it is {options.MaxQueuedDeltas}.");
+        }
+
         if (options.MaxStreamDuration <= TimeSpan.Zero)
         {
             failures.Add($"{section}:{nameof(options.MaxStreamDuration)} must be positive when set; it is {options.MaxStreamDuration}.");

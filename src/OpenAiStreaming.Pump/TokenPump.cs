@@ -67,11 +67,19 @@ public sealed class TokenPump<T> : IAsyncDisposable
     /// <summary>The task that pumps an enumerable producer; completed at once for a pushing one. Never faults.</summary>
     private Task _producer = Task.CompletedTask;
 
-    /// <summary>Cancels a consumer's wait after the idle timeout; reset after each wait that ends in time.</summary>
-    private CancellationTokenSource? _idleCts;
+    /// <summary>
+    /// Rings the bell when a consumer's idle deadline may have come. Armed only when it is not already due to fire
+    /// before the deadline, so a wait costs a clock read rather than a timer change: the waiter checks the deadline when
+    /// the bell rings and re-arms for the rest if it came early.
+    /// </summary>
+    private ITimer? _idleTimer;
 
-    /// <summary>The consumer's token <see cref="_idleCts"/> is linked to.</summary>
-    private CancellationToken _idleCtsLinkedTo;
+    /// <summary>When <see cref="_idleTimer"/> fires (<see cref="Stopwatch"/> ticks), or <see cref="long.MaxValue"/> when disarmed.</summary>
+    private long _idleTimerDue = long.MaxValue;
+
+    /// <summary>The consumer's token, registered once to ring the bell when cancelled, and its registration.</summary>
+    private CancellationToken _waitToken;
+    private CancellationTokenRegistration _waitRegistration;
 
     private TokenPump(IDeltaMerger<T> merger, TokenPumpOptions? options, CancellationToken cancellationToken)
     {
@@ -269,9 +277,17 @@ public sealed class TokenPump<T> : IAsyncDisposable
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     private async ValueTask<PumpSignal> WaitCoreAsync(TimeSpan idleTimeout, CancellationToken cancellationToken)
     {
-        bool idleTimer = idleTimeout > TimeSpan.Zero && idleTimeout != Timeout.InfiniteTimeSpan;
-        bool woken = false;
-        bool idleFired = false;
+        bool idle = idleTimeout > TimeSpan.Zero && idleTimeout != Timeout.InfiniteTimeSpan;
+        long deadline = idle ? Stopwatch.GetTimestamp() + (long)(idleTimeout.TotalSeconds * Stopwatch.Frequency) : long.MaxValue;
+        if (cancellationToken != _waitToken)
+        {
+            // The bell is waited on without a token, so the channel reuses its one waiter instead of allocating one per
+            // wait; the consumer's token rings the bell instead (registered once, not per wait).
+            _waitRegistration.Dispose();
+            _waitToken = cancellationToken;
+            _waitRegistration = cancellationToken.UnsafeRegister(s_ring, this);
+        }
+
         while (true)
         {
             // Clear the bell before looking, so a write after the look rings it again.
@@ -294,53 +310,38 @@ public sealed class TokenPump<T> : IAsyncDisposable
                 }
             }
 
-            if (woken)
+            cancellationToken.ThrowIfCancellationRequested();
+            if (idle)
             {
-                cancellationToken.ThrowIfCancellationRequested();
-                if (idleFired)
+                long now = Stopwatch.GetTimestamp();
+                if (now >= deadline)
                 {
                     return PumpSignal.Idle;
                 }
-            }
 
-            var wakeOn = cancellationToken;
-            if (idleTimer)
-            {
-                if (_idleCts is null || _idleCtsLinkedTo != cancellationToken)
+                if (Volatile.Read(ref _idleTimerDue) > deadline)
                 {
-                    _idleCts?.Dispose();
-                    _idleCts = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-                    _idleCtsLinkedTo = cancellationToken;
-                }
-
-                _idleCts.CancelAfter(idleTimeout);
-                wakeOn = _idleCts.Token;
-            }
-
-            // The bell is waited on without a token, so the channel reuses its one waiter instead of allocating one per
-            // wait; the token rings the bell instead, and the look above tells why the wait ended.
-            using (wakeOn.UnsafeRegister(s_ring, this))
-            {
-                await _doorbell.Reader.WaitToReadAsync(CancellationToken.None).ConfigureAwait(false);
-            }
-
-            woken = true;
-            if (idleTimer)
-            {
-                Debug.Assert(_idleCts is not null);
-                idleFired = _idleCts.IsCancellationRequested && !cancellationToken.IsCancellationRequested;
-                if (_idleCts.IsCancellationRequested)
-                {
-                    // A cancelled source cannot be reset, so the next wait links a new one.
-                    _idleCts.Dispose();
-                    _idleCts = null;
-                }
-                else
-                {
-                    ResetIdleTimer();
+                    ArmIdleTimer(now, deadline);
                 }
             }
+
+            await _doorbell.Reader.WaitToReadAsync(CancellationToken.None).ConfigureAwait(false);
         }
+    }
+
+    /// <summary>Arms the idle timer to ring the bell at <paramref name="deadline"/>.</summary>
+    private void ArmIdleTimer(long now, long deadline)
+    {
+        _idleTimer ??= TimeProvider.System.CreateTimer(
+            static state =>
+            {
+                var pump = (TokenPump<T>)state!;
+                Volatile.Write(ref pump._idleTimerDue, long.MaxValue);
+                pump._doorbell.Writer.TryWrite(true);
+            },
+            this, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
+        Volatile.Write(ref _idleTimerDue, deadline);
+        _idleTimer.Change(Stopwatch.GetElapsedTime(now, deadline) + TimeSpan.FromTicks(1), Timeout.InfiniteTimeSpan);
     }
 
     /// <summary>Takes the oldest ready delta without waiting.</summary>
@@ -392,17 +393,8 @@ public sealed class TokenPump<T> : IAsyncDisposable
 
         await _producer.ConfigureAwait(false);
         _cts.Dispose();
-        _idleCts?.Dispose();
-    }
-
-    private void ResetIdleTimer()
-    {
-        Debug.Assert(_idleCts is not null);
-        if (!_idleCts.TryReset())
-        {
-            _idleCts.Dispose();
-            _idleCts = null;
-        }
+        _idleTimer?.Dispose();
+        _waitRegistration.Dispose();
     }
 
     private async Task PumpAsync(IAsyncEnumerable<T> items)

@@ -65,6 +65,19 @@ public sealed class ChatCompletionsStreamingTests
     }
 
     [Fact]
+    public async Task Stream_MaxQueuedDeltasAboveTheTokens_InstantBackendIsNeverMerged()
+    {
+        // 2,000 tokens produced at once: with the default 64 they merge (the client is slower than the model); with a
+        // queue that holds them all, each stays its own chunk.
+        var tokens = ScriptedChatClient.Words(2000);
+        await using var app = await TestApp.StartAsync(new ScriptedChatClient(tokens, TimeSpan.Zero), o => o.MaxQueuedDeltas = 4096);
+
+        var (_, events) = await Sse.ReadAllAsync(app.Client, Sse.ChatRequest(Sse.ChatBody()));
+
+        Assert.Equal(tokens, Sse.Contents(events));
+    }
+
+    [Fact]
     public async Task Stream_WithIncludeUsage_SendsRoleDeltasFinishUsageDoneInOrder()
     {
         var backend = new ScriptedChatClient(["Hel", "lo", " world"], TimeSpan.FromMilliseconds(5))

@@ -50,6 +50,20 @@ public sealed class HostingTests
     }
 
     [Fact]
+    public async Task AddOpenAiStreaming_NoQueuedDeltas_FailsAtStart()
+    {
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.WebHost.UseUrls("http://127.0.0.1:0");
+        builder.Services.AddOpenAiStreaming(o => o.MaxQueuedDeltas = 0);
+        await using var app = builder.Build();
+        app.MapOpenAiStreaming();
+
+        var failure = await Assert.ThrowsAsync<OptionsValidationException>(() => app.StartAsync(TestContext.Current.CancellationToken));
+
+        Assert.Contains("MaxQueuedDeltas must be positive", failure.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task MapOpenAiStreaming_WithoutAddOpenAiStreaming_Throws()
     {
         await using var app = WebApplication.CreateSlimBuilder().Build();

@@ -205,7 +205,7 @@ internal sealed class CompletionExchange
             return TokenPump<ChatDelta>.Start(
                 ct => ChatDelta.FromAsync(_client.GetStreamingResponseAsync(_request.Messages, _request.Options, ct)),
                 ChatDeltaMerger.Instance,
-                new TokenPumpOptions { MaxBufferedBytes = _options.MaxBufferedBytes },
+                new TokenPumpOptions { Capacity = _options.MaxQueuedDeltas, MaxBufferedBytes = _options.MaxBufferedBytes },
                 StreamToken);
         }
         catch (ArgumentException ex) when (!Aborted.IsCancellationRequested)
