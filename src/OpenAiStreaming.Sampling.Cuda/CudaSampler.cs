@@ -194,20 +194,7 @@ public sealed unsafe class CudaSampler : IDisposable
             return;
         }
 
-        if (logits.IsEmpty || logits.Length % batch != 0)
-        {
-            throw new ArgumentException("The logits must hold one non-empty row of equal length per sequence.", nameof(logits));
-        }
-
-        if (results.Length < batch)
-        {
-            throw new ArgumentException("There must be room for one result per sequence.", nameof(results));
-        }
-
-        if (topLogprobs.Length % batch != 0)
-        {
-            throw new ArgumentException("The top-logprobs span must be empty or hold one equal slice per sequence.", nameof(topLogprobs));
-        }
+        CpuSampler.CheckBatchSpans(logits.Length, batch, results.Length, topLogprobs.Length);
 
         int vocab = logits.Length / batch;
         int stride = topLogprobs.Length / batch;
