@@ -227,7 +227,11 @@ public sealed class TokenPump<T> : IAsyncDisposable
         return !overflowed;
     }
 
-    /// <summary>Ends the stream. Deltas already written are still delivered, then the consumer sees the end or the error.</summary>
+    /// <summary>
+    /// Ends the stream. Deltas already written are still delivered, then the consumer sees the end or the error.
+    /// After <see cref="ProducerToken"/> is cancelled the end is always an <see cref="OperationCanceledException"/>:
+    /// a producer that stopped because it was cancelled must not look finished.
+    /// </summary>
     /// <param name="error">Why the producer failed, or null when it finished.</param>
     public void Complete(Exception? error = null)
     {
@@ -239,7 +243,7 @@ public sealed class TokenPump<T> : IAsyncDisposable
             }
 
             _completed = true;
-            _error = error;
+            _error = error ?? (ProducerToken.IsCancellationRequested ? new OperationCanceledException(ProducerToken) : null);
         }
 
         _doorbell.Writer.TryWrite(true);

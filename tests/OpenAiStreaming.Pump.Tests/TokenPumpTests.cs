@@ -650,6 +650,39 @@ public class TokenPumpTests
     }
 
     [Fact]
+    public async Task Start_CancelledBetweenYieldAndWrite_EndsCancelledNotCompleted()
+    {
+        // The shutdown drain or a disconnect can cancel the producer just after it yields: TryWrite then refuses the
+        // item and the producer stops. The consumer must see a cancelled stream, never a complete one.
+        var ct = TestContext.Current.CancellationToken;
+        using var caller = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        await using var pump = TokenPump<int>.Start(_ => CancelBeforeSecondItem(caller), Int32Merger.Instance, cancellationToken: caller.Token);
+
+        await pump.Completion.WaitAsync(WaitLimit, ct);
+
+        Assert.Equal(PumpSignal.Data, await WaitSignalAsync(pump, WaitLimit, ct));
+        Assert.True(pump.TryRead(out int item));
+        Assert.Equal(1, item);
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => WaitSignalAsync(pump, WaitLimit, ct));
+    }
+
+    [Fact]
+    public async Task Complete_AfterCancel_QueuedDeltasThenOperationCanceled()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        await using var pump = TokenPump<int>.Create(Int32Merger.Instance, cancellationToken: ct);
+        Assert.True(pump.TryWrite(1));
+        pump.Cancel();
+
+        pump.Complete();
+
+        Assert.Equal(PumpSignal.Data, await WaitSignalAsync(pump, WaitLimit, ct));
+        Assert.True(pump.TryRead(out int item));
+        Assert.Equal(1, item);
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => WaitSignalAsync(pump, WaitLimit, ct));
+    }
+
+    [Fact]
     public async Task WaitAsync_TokenCancelled_ThrowsOperationCanceled()
     {
         var ct = TestContext.Current.CancellationToken;
@@ -866,6 +899,14 @@ public class TokenPumpTests
         yield return first;
         await release.WaitAsync(token);
         yield return second;
+    }
+
+    private static async IAsyncEnumerable<int> CancelBeforeSecondItem(CancellationTokenSource caller)
+    {
+        await Task.Yield();
+        yield return 1;
+        await caller.CancelAsync();
+        yield return 2;
     }
 
     private static async IAsyncEnumerable<int> WaitForCancellation(TaskCompletionSource started, TaskCompletionSource<bool> stopped, [EnumeratorCancellation] CancellationToken token)
