@@ -2,9 +2,11 @@
 """Turns the JSON written by benchmarks/run.sh into docs/benchmarks.md and its gnuplot plots.
 
 usage: report.py RESULTS_DIR DOCS_DIR
+       report.py --median RESULTS_DIR NAME KEY   picks the median of the rounds NAME.r1 ... NAME.rN by KEY
 """
 import datetime
 import glob
+import shutil
 import json
 import os
 import platform
@@ -75,16 +77,84 @@ def environment():
     }
 
 
+def value(result, key):
+    """A dotted KEY of a load-generator result; a missing one (no gaps measured) counts as infinitely bad."""
+    for part in key.split("."):
+        result = result.get(part) if isinstance(result, dict) else None
+    return float("inf") if result is None else result
+
+
+def median(results, name, key):
+    """Copies the round of NAME with the median KEY (the upper one of an even count) to NAME.json, with its
+    memory and steal files, and records every round in NAME.rounds.json; prints the median."""
+    rounds = []
+    for path in glob.glob(os.path.join(results, f"{glob.escape(name)}.r*.json")):
+        m = re.fullmatch(re.escape(name) + r"\.r(\d+)\.json", os.path.basename(path))
+        if m:
+            with open(path) as f:
+                rounds.append((value(json.load(f), key), int(m.group(1))))
+    if not rounds:
+        sys.exit(f"report.py: no rounds of {name} in {results}")
+    rounds.sort()
+    chosen = rounds[len(rounds) // 2]
+    stem = os.path.join(results, f"{name}.r{chosen[1]}")
+    shutil.copyfile(stem + ".json", os.path.join(results, name + ".json"))
+    for extra in (".rss.json", ".steal"):
+        if os.path.exists(stem + extra):
+            shutil.copyfile(stem + extra, os.path.join(results, name + extra))
+    with open(os.path.join(results, name + ".rounds.json"), "w") as f:
+        json.dump({"key": key, "values": [v if v != float("inf") else None for v, _ in rounds]}, f)
+    print(chosen[0])
+
+
+def spread(results, name):
+    """The rounds' smallest and largest value of the key the median was picked by, as "a–b", or "" for one round."""
+    path = os.path.join(results, name + ".rounds.json")
+    if not os.path.exists(path):
+        return ""
+    with open(path) as f:
+        values = [v for v in json.load(f)["values"] if v is not None]
+    if len(values) < 2:
+        return ""
+    return f"{fmt(min(values))}–{fmt(max(values))}"
+
+
+def memory_per_stream(steps):
+    """KiB per open stream from [(streams, rss)] of the passing steps: the slope of the peak between the first and
+    the last, or the one step's peak over its baseline."""
+    if not steps:
+        return "–"
+    (n0, first), (n1, last) = steps[0], steps[-1]
+    if n1 > n0:
+        return fmt((last["peak_rss_kib"] - first["peak_rss_kib"]) / (n1 - n0))
+    return fmt((first["peak_rss_kib"] - first["baseline_rss_kib"]) / n0)
+
+
+def steal(results):
+    """CPU steal (per mille of all CPU time) during every measured run, as (median, max)."""
+    values = []
+    for path in glob.glob(os.path.join(results, "*.r*.steal")):
+        with open(path) as f:
+            values.append(int(f.read().strip() or 0))
+    values.sort()
+    return (values[len(values) // 2], values[-1]) if values else (None, None)
+
+
 def gnuplot(script):
     subprocess.run(["gnuplot"], input=script, text=True, check=True)
 
 
 def main():
+    if sys.argv[1] == "--median":
+        median(*sys.argv[2:5])
+        return
     results, docs = sys.argv[1], sys.argv[2]
     plots = os.path.join(docs, "benchmarks")
     os.makedirs(plots, exist_ok=True)
     peers = [p for p in PEERS if load(results, f"{p}-saturation-64")]
     env = environment()
+    rounds = sum(1 for f in os.listdir(results) if re.fullmatch(re.escape(f"{peers[0]}-saturation-64") + r"\.r\d+\.json", f))
+    steal_median, steal_max = steal(results)
     md = []
     w = md.append
 
@@ -94,6 +164,11 @@ def main():
       + ". `benchmarks/LoadGenerator` drives each in turn with the same load, and ratios are against the .NET "
         "built-in. Each server runs pinned to CPU 0 and the load generator to CPU 1, so the figures are what one "
         "core of server does with one core of client.\n")
+    w(f"A shared machine drifts by tens of percent over minutes, so the servers take turns in each of {rounds} "
+      "round(s) (A B C D, A B C D, ...), each run on a freshly started and warmed-up server, and every figure below is "
+      "the round with the median result; \"rounds\" columns give the smallest and largest result of all rounds. CPU "
+      f"steal (time the hypervisor gave other guests) during the runs: median {fmt(steal_median and steal_median / 10)}%, "
+      f"worst {fmt(steal_max and steal_max / 10)}%.\n")
     w("Reproduce (writes this page and its plots):\n\n    benchmarks/run.sh\n")
     w(f"Measured {env['date']} at commit {env['commit']} on {env['cpu']}, {env['cores']} cores, .NET SDK "
       f"{env['dotnet']}, FastAPI {env['fastapi']} with uvicorn {env['uvicorn']}. Two cores is a small machine: "
@@ -103,20 +178,22 @@ def main():
     sat = {p: load(results, f"{p}-saturation-64") for p in peers}
     b = sat.get("builtin")
     w("## Saturation: 64 streams of 1,000 tokens, as fast as possible\n")
+    w("Each concurrency level keeps its streams busy for 3 s (streams in flight then finish).\n")
     w("OpenAiStreaming's pump never lets the model wait for the network: with an instant backend every client is "
       "slower than its model, so past 64 queued deltas the pump merges new text into the last one (by design: a "
       "slow client never stalls the model). Its events then carry several tokens each, so **tokens/s**, what the "
       "users receive, is the measure that compares; events/s is shown beside it.\n")
-    w("| server | tokens/s | tokens/s vs built-in | events/s | events/s vs built-in | tokens per event | gap p99 ms | errors |")
-    w("|---|---:|---:|---:|---:|---:|---:|---:|")
+    w("| server | tokens/s | rounds | tokens/s vs built-in | events/s | events/s vs built-in | tokens per event | gap p99 ms | errors |")
+    w("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
     for p in peers:
         r = sat[p]
-        w(f"| {p} | {fmt(r['tokens_per_s'])} | {ratio(r['tokens_per_s'], b and b['tokens_per_s'])} | {fmt(r['events_per_s'])} "
+        w(f"| {p} | {fmt(r['tokens_per_s'])} | {spread(results, f'{p}-saturation-64')} | {ratio(r['tokens_per_s'], b and b['tokens_per_s'])} | {fmt(r['events_per_s'])} "
           f"| {ratio(r['events_per_s'], b and b['events_per_s'])} | {fmt(r['tokens'] / max(r['events'], 1), 2)} "
           f"| {fmt(r['itl_ms']['p99'], 3)} | {r['errors']} |")
     un = load(results, "ours-unmerged-saturation-64")
     if un:
         w(f"| ours, one chunk per token (`MaxQueuedDeltas` 10⁶) | {fmt(un['tokens_per_s'])} | "
+          f"{spread(results, 'ours-unmerged-saturation-64')} | "
           f"{ratio(un['tokens_per_s'], b and b['tokens_per_s'])} | {fmt(un['events_per_s'])} | "
           f"{ratio(un['events_per_s'], b and b['events_per_s'])} | {fmt(un['tokens'] / max(un['events'], 1), 2)} | "
           f"{fmt(un['itl_ms']['p99'], 3)} | {un['errors']} |")
@@ -170,31 +247,33 @@ plot """ + ", ".join(f"'{results}/throughput.dat' using 1:{i + 2} with linespoin
     w("## Time to first token with an instant backend\n")
     w("The backend yields its token at once, so this is what the serving stack adds: request parsing, the first "
       "write and flush, and the client's read.\n")
-    w("| server | 1 stream p50 ms | 1 stream p99 ms | 100 streams p50 ms | 100 streams p99 ms | p50 vs built-in (1 / 100) |")
-    w("|---|---:|---:|---:|---:|---:|")
+    w("| server | 1 stream p50 ms | rounds | 1 stream p99 ms | 100 streams p50 ms | rounds | 100 streams p99 ms | p50 vs built-in (1 / 100) |")
+    w("|---|---:|---:|---:|---:|---:|---:|---:|")
     t1b, t100b = load(results, "builtin-ttft-1"), load(results, "builtin-ttft-100")
     for p in peers:
         t1, t100 = load(results, f"{p}-ttft-1"), load(results, f"{p}-ttft-100")
         if not t1 or not t100:
             continue
-        w(f"| {p} | {fmt(t1['ttft_ms']['p50'], 3)} | {fmt(t1['ttft_ms']['p99'], 3)} | {fmt(t100['ttft_ms']['p50'], 2)} "
-          f"| {fmt(t100['ttft_ms']['p99'], 2)} | {ratio(t1['ttft_ms']['p50'], t1b and t1b['ttft_ms']['p50'])} / "
+        w(f"| {p} | {fmt(t1['ttft_ms']['p50'], 3)} | {spread(results, f'{p}-ttft-1')} | {fmt(t1['ttft_ms']['p99'], 3)} "
+          f"| {fmt(t100['ttft_ms']['p50'], 2)} | {spread(results, f'{p}-ttft-100')} | {fmt(t100['ttft_ms']['p99'], 2)} | {ratio(t1['ttft_ms']['p50'], t1b and t1b['ttft_ms']['p50'])} / "
           f"{ratio(t100['ttft_ms']['p50'], t100b and t100b['ttft_ms']['p50'])} |")
     w("")
 
     # Concurrency ramp
     w("## Open streams at 20 tokens/s each\n")
     w("Every stream gets a token every 50 ms; the load ramps from 100 to 10,000 open streams (each step opens its "
-      f"streams over a second per thousand, then holds them). A step passes while the p99 gap between tokens stays "
-      f"within {GAP_LIMIT_MS} ms (the interval + 10 ms); the ramp stops at the first step that fails. Memory per "
-      "stream is the server's peak resident memory during the step minus its resident memory before, divided by the "
-      "streams.\n")
+      f"streams over a second per thousand, then holds them for 10 s). A step passes while the median round's p99 gap "
+      f"between tokens stays within {GAP_LIMIT_MS} ms (the interval + 10 ms); a server's ramp stops at its first step "
+      "that fails. Cells give that p99 and, in brackets, the rounds' smallest and largest. Every step runs on a freshly "
+      "started server; memory per open stream is the slope of its peak resident memory between the smallest and the "
+      "largest passing step (the growth of a fresh process that any first step pays cancels out), or the peak minus "
+      "the resident memory before the step, per stream, when only one step passes.\n")
     steps = sorted({int(m.group(1)) for f in glob.glob(os.path.join(results, "*-streams-*.json"))
                     if (m := re.search(r"-streams-(\d+)\.json$", f))})
     w("| server | largest passing count | " + " | ".join(f"p99 gap at {n:,}" for n in steps) + " | KiB per open stream |")
     w("|---|---:|" + "---:|" * (len(steps) + 1))
     for p in peers:
-        best, cells, mem = None, [], "–"
+        best, cells, passed = None, [], []
         for n in steps:
             r = load(results, f"{p}-streams-{n}")
             if not r:
@@ -202,13 +281,14 @@ plot """ + ", ".join(f"'{results}/throughput.dat' using 1:{i + 2} with linespoin
                 continue
             p99 = r["itl_ms"]["p99"]
             ok = p99 is not None and p99 <= GAP_LIMIT_MS and r["errors"] == 0
-            cells.append(f"{fmt(p99)} ms{'' if ok else ' ✗'}")
+            rng = spread(results, f"{p}-streams-{n}")
+            cells.append(f"{fmt(p99)} ms{f' ({rng})' if rng else ''}{'' if ok else ' ✗'}")
+            rss = load(results, f"{p}-streams-{n}.rss")
             if ok:
                 best = n
-                rss = load(results, f"{p}-streams-{n}.rss")
                 if rss and rss["peak_rss_kib"]:
-                    mem = fmt((rss["peak_rss_kib"] - rss["baseline_rss_kib"]) / n)
-        w(f"| {p} | {f'{best:,}' if best else 'none'} | " + " | ".join(cells) + f" | {mem} |")
+                    passed.append((n, rss))
+        w(f"| {p} | {f'{best:,}' if best else 'none'} | " + " | ".join(cells) + f" | {memory_per_stream(passed)} |")
     w("")
     step = max([n for n in steps if all(load(results, f"{p}-streams-{n}") for p in peers)] or [0])
     if step:
@@ -238,14 +318,15 @@ plot """ + ", ".join(lines))
       "clock); \"left running\" counts generations still active once the storm is over. 1,000 streams connect, get a "
       "token and go away at once, over and over: every server's one core is saturated by the churn (see its TTFT), so "
       "the latencies are mostly queueing, and what must hold is that every generation stops.\n")
-    w("| server | aborted streams | TTFT p50 ms | cancel p50 ms | cancel p99 ms | cancel max ms | without a stop record | left running | errors |")
-    w("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+    w("| server | aborted streams | TTFT p50 ms | cancel p50 ms | cancel p99 ms | rounds | cancel max ms | without a stop record | left running | errors |")
+    w("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for p in peers:
         r = load(results, f"{p}-storm")
         if not r:
             continue
         c = r.get("cancel_ms") or {}
         w(f"| {p} | {r.get('requests_aborted', '–')} | {fmt(r['ttft_ms']['p50'], 1)} | {fmt(c.get('p50'), 2)} | {fmt(c.get('p99'), 2)} | "
+          f"{spread(results, f'{p}-storm')} | "
           f"{fmt(c.get('max'), 2)} | {r.get('cancel_unmatched', '–')} | {r.get('left_running', '–')} | {r['errors']} |")
     w("")
 
@@ -254,7 +335,8 @@ plot """ + ", ".join(lines))
       "differ only when a server merges deltas for a slow client (OpenAiStreaming does past 64 queued deltas).")
     w("- Gaps are measured by the client between successive content events, so they include the client's own "
       "scheduling; the same client measures every server.")
-    w("- The raw results (one JSON per run, in the load generator's format) are in `benchmarks/results/` after a run.")
+    w("- The raw results (one JSON per run and round, in the load generator's format, and `NAME.json` for the median "
+      "round) are in `benchmarks/results/` after a run.")
     w("")
 
     with open(os.path.join(docs, "benchmarks.md"), "w") as f:

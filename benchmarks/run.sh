@@ -1,12 +1,15 @@
 #!/usr/bin/env bash
-# Runs every peer server under the same load, one after another, and writes docs/benchmarks.md with its plots.
+# Runs every peer server under the same load and writes docs/benchmarks.md with its plots.
 #
-#   benchmarks/run.sh            the full run (about 15 minutes on 2 cores)
-#   benchmarks/run.sh --quick    every scenario at a fraction of the size (a couple of minutes; figures are rough)
+#   benchmarks/run.sh            the full run: 3 interleaved rounds (about 20 minutes on 2 cores)
+#   benchmarks/run.sh --quick    one round, every scenario at a fraction of the size (a few minutes; figures are rough)
 #   PEERS="ours builtin" benchmarks/run.sh    a subset of peers (the report needs builtin for its ratios)
+#   ROUNDS=5 benchmarks/run.sh   more rounds
 #
 # Each peer runs pinned to CPU 0 and the load generator to CPU 1 (when there are two), so neither steals the other's
-# core and the figures say what one core of server does. Raw results go to benchmarks/results/ (JSON per run).
+# core and the figures say what one core of server does. A shared machine drifts by tens of percent over minutes, so
+# the peers take turns within each round (A B C D, A B C D, ...) and every figure is the round with the median result;
+# every round's result and the CPU steal during it are kept. Raw results go to benchmarks/results/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
@@ -15,6 +18,7 @@ export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
 quick=0
 [ "${1:-}" = "--quick" ] && quick=1
 peers=${PEERS:-"builtin handwritten ours fastapi"}
+rounds=${ROUNDS:-$([ $quick = 1 ] && echo 1 || echo 3)}
 results=${RESULTS:-$root/benchmarks/results}
 python=/usr/bin/python3
 out=$(mktemp -d)
@@ -43,8 +47,8 @@ start_peer() {  # start_peer IMPL INTERVAL_MS [PEER OPTIONS...]
   for _ in $(seq 200); do
     if curl -sf "$base/bench/stats" >/dev/null 2>&1; then
       # Warm up (JIT, connection pool) so the first measured requests do not pay for it; /bench/reset clears it.
-      load "$impl-warmup" --concurrency 16 --requests 160 --max-tokens 4 --quiet >/dev/null
-      rm -f "$results/$impl-warmup.json"
+      load warmup --concurrency 16 --requests 160 --max-tokens 4 --quiet >/dev/null
+      rm -f "$results/warmup.json"
       return 0
     fi
     kill -0 "$pid" 2>/dev/null || break
@@ -57,60 +61,93 @@ stop_peer() {
   if [ -n "${pid:-}" ]; then kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; pid=; fi
 }
 
-rss_kib() { awk '/^VmRSS:/ { print $2 }' "/proc/$pid/status" 2>/dev/null || echo 0; }
+# rss_kib VmRSS|VmHWM: the server's resident memory now, or its peak since it started (kernel-tracked, nothing missed).
+rss_kib() { awk -v field="$1:" '$1 == field { print $2 }' "/proc/$pid/status" 2>/dev/null || echo 0; }
 
-# load NAME ARGS...: one load-generator run against the running peer, its JSON in $results/NAME.json.
+# CPU time the hypervisor gave to other guests, in jiffies summed over all cores: high steal means a noisy run.
+cpu_ticks() { awk '/^cpu / { print $2+$3+$4+$5+$6+$7+$8+$9, $9 }' /proc/stat; }
+
+# load NAME ARGS...: one load-generator run against the running peer, its JSON in $results/NAME.json and the share of
+# CPU time stolen during it in $results/NAME.steal.
 load() {
   local name=$1; shift
+  read -r total0 steal0 < <(cpu_ticks)
   "${client_cpu[@]}" dotnet "$out/loadgen/LoadGenerator.dll" --base-url "$base" --model synthetic --label "$name" \
     --json "$results/$name.json" --no-progress "$@" | sed 's/^/  /'
+  read -r total1 steal1 < <(cpu_ticks)
+  echo "$(( (steal1 - steal0) * 1000 / (total1 - total0 + 1) ))" >"$results/$name.steal"
 }
+
+# median NAME KEY: of the rounds NAME.r1 … NAME.rN, copies the one with the median KEY (a dotted path into the JSON)
+# to NAME.json, and prints that median.
+median() { $python benchmarks/report.py --median "$results" "$1" "$2"; }
 
 scale() { if [ $quick = 1 ]; then echo $(( ($1 + 9) / 10 )); else echo "$1"; fi; }
 
-for impl in $peers; do
-  echo "bench: === $impl ==="
-
-  # Saturation and TTFT overhead: an instant backend (no pacing).
-  start_peer "$impl" 0
-  for c in 1 4 16 64 256; do
-    load "$impl-saturation-$c" --concurrency "$c" --requests $(( c < 4 ? 8 : c * 2 )) --max-tokens "$(scale 1000)"
-  done
-  load "$impl-ttft-1" --concurrency 1 --requests "$(scale 1000)" --max-tokens 1
-  load "$impl-ttft-100" --concurrency 100 --requests "$(scale 5000)" --max-tokens 1
-  stop_peer
-
-  if [ "$impl" = ours ]; then
-    # The same saturation with a queue that never merges: one chunk per token, as the other servers write them.
-    start_peer ours 0 --OpenAiStreaming:MaxQueuedDeltas=1000000
-    load "ours-unmerged-saturation-64" --concurrency 64 --requests 128 --max-tokens "$(scale 1000)"
+# Saturation and TTFT overhead: an instant backend (no pacing).
+for r in $(seq "$rounds"); do
+  for impl in $peers; do
+    echo "bench: round $r, $impl: saturation and TTFT"
+    start_peer "$impl" 0
+    for c in 1 4 16 64 256; do
+      load "$impl-saturation-$c.r$r" --concurrency "$c" --duration "$(scale 3)" --max-tokens "$(scale 1000)"
+    done
+    load "$impl-ttft-1.r$r" --concurrency 1 --requests "$(scale 1000)" --max-tokens 1
+    load "$impl-ttft-100.r$r" --concurrency 100 --requests "$(scale 5000)" --max-tokens 1
     stop_peer
-  fi
-
-  # Concurrency: streams at 20 tokens/s, ramped up until the p99 inter-token gap leaves 50 ms + 10 ms.
-  start_peer "$impl" 50
-  for n in 100 200 500 1000 2000 5000 10000; do
-    [ $quick = 1 ] && [ "$n" -gt 500 ] && break
-    ramp=$(( n / 1000 + 1 ))
-    base_rss=$(rss_kib)
-    ( peak=0; while kill -0 "$pid" 2>/dev/null; do r=$(rss_kib); [ "$r" -gt "$peak" ] && peak=$r && echo "$peak" >"$out/peak"; sleep 0.25; done ) &
-    sampler=$!
-    load "$impl-streams-$n" --concurrency "$n" --ramp-up "$ramp" --duration $(( ramp + $(scale 10) )) --max-tokens 100 --timeout 120
-    kill "$sampler" 2>/dev/null || true; wait "$sampler" 2>/dev/null || true
-    echo "{\"baseline_rss_kib\": $base_rss, \"peak_rss_kib\": $(cat "$out/peak" 2>/dev/null || echo 0), \"streams\": $n}" >"$results/$impl-streams-$n.rss.json"
-    p99=$($python -c 'import json,sys; print(json.load(open(sys.argv[1]))["itl_ms"]["p99"] or 1e9)' "$results/$impl-streams-$n.json")
-    if $python -c 'import sys; sys.exit(0 if float(sys.argv[1]) <= 60 else 1)' "$p99"; then :; else
-      echo "  bench: p99 gap $p99 ms > 60 ms at $n streams; the ramp stops here"; break
+    if [ "$impl" = ours ]; then
+      # The same saturation with a queue that never merges: one chunk per token, as the other servers write them.
+      start_peer ours 0 --OpenAiStreaming:MaxQueuedDeltas=1000000
+      load "ours-unmerged-saturation-64.r$r" --concurrency 64 --duration "$(scale 3)" --max-tokens "$(scale 1000)"
+      stop_peer
     fi
   done
-  stop_peer
-
-  # Disconnect storm: every stream is aborted by the client after its first token.
-  start_peer "$impl" 50
-  load "$impl-storm" --concurrency "$(scale 1000)" --requests "$(scale 10000)" --max-tokens 1000 --abort-after-events 1 \
-    --settle-timeout 30 --timeout 120
-  stop_peer
 done
+for impl in $peers; do
+  for c in 1 4 16 64 256; do median "$impl-saturation-$c" tokens_per_s >/dev/null; done
+  median "$impl-ttft-1" ttft_ms.p50 >/dev/null
+  median "$impl-ttft-100" ttft_ms.p50 >/dev/null
+done
+[[ " $peers " == *" ours "* ]] && median ours-unmerged-saturation-64 events_per_s >/dev/null
+
+# Concurrency: streams at 20 tokens/s, ramped up until the median p99 inter-token gap leaves 50 ms + 10 ms. Every
+# step starts a fresh server, so its peak memory is its own.
+climbing=$peers
+for n in 100 200 500 1000 2000 5000 10000; do
+  [ $quick = 1 ] && [ "$n" -gt 500 ] && break
+  [ -z "$climbing" ] && break
+  ramp=$(( n / 1000 + 1 ))
+  for r in $(seq "$rounds"); do
+    for impl in $climbing; do
+      echo "bench: round $r, $impl: $n streams at 20 tokens/s"
+      start_peer "$impl" 50
+      base_rss=$(rss_kib VmRSS)
+      load "$impl-streams-$n.r$r" --concurrency "$n" --ramp-up "$ramp" --duration $(( ramp + $(scale 10) )) --max-tokens 100 --timeout 120
+      echo "{\"baseline_rss_kib\": $base_rss, \"peak_rss_kib\": $(rss_kib VmHWM), \"streams\": $n}" >"$results/$impl-streams-$n.r$r.rss.json"
+      stop_peer
+    done
+  done
+  still=
+  for impl in $climbing; do
+    p99=$(median "$impl-streams-$n" itl_ms.p99)
+    if $python -c 'import sys; sys.exit(0 if float(sys.argv[1]) <= 60 else 1)' "$p99"; then still="$still $impl"; else
+      echo "  bench: $impl: median p99 gap $p99 ms > 60 ms at $n streams; its ramp stops here"
+    fi
+  done
+  climbing=$still
+done
+
+# Disconnect storm: every stream is aborted by the client after its first token.
+for r in $(seq "$rounds"); do
+  for impl in $peers; do
+    echo "bench: round $r, $impl: disconnect storm"
+    start_peer "$impl" 50
+    load "$impl-storm.r$r" --concurrency "$(scale 1000)" --requests "$(scale 10000)" --max-tokens 1000 --abort-after-events 1 \
+      --settle-timeout 30 --timeout 120
+    stop_peer
+  done
+done
+for impl in $peers; do median "$impl-storm" cancel_ms.p99 >/dev/null; done
 
 echo "bench: writing docs/benchmarks.md"
 $python benchmarks/report.py "$results" docs
