@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs every peer server under the same load and writes docs/benchmarks.md with its plots.
 #
-#   benchmarks/run.sh            the full run: 3 interleaved rounds (about 20 minutes on 2 cores)
+#   benchmarks/run.sh            the full run: 3 interleaved rounds (about 30 minutes on 2 cores)
 #   benchmarks/run.sh --quick    one round, every scenario at a fraction of the size (a few minutes; figures are rough)
 #   PEERS="ours builtin" benchmarks/run.sh    a subset of peers (the report needs builtin for its ratios)
 #   ROUNDS=5 benchmarks/run.sh   more rounds
@@ -9,7 +9,8 @@
 # Each peer runs pinned to CPU 0 and the load generator to CPU 1 (when there are two), so neither steals the other's
 # core and the figures say what one core of server does. A shared machine drifts by tens of percent over minutes, so
 # the peers take turns within each round (A B C D, A B C D, ...) and every figure is the round with the median result;
-# every round's result and the CPU steal during it are kept. Raw results go to benchmarks/results/.
+# a run that lost more than MAX_STEAL per mille of the CPU to other guests of the hypervisor (default 20, i.e. 2%) is
+# set aside and repeated, up to 5 tries. Raw results go to benchmarks/results/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
@@ -19,6 +20,7 @@ quick=0
 [ "${1:-}" = "--quick" ] && quick=1
 peers=${PEERS:-"builtin handwritten ours fastapi"}
 rounds=${ROUNDS:-$([ $quick = 1 ] && echo 1 || echo 3)}
+max_steal=${MAX_STEAL:-20}
 results=${RESULTS:-$root/benchmarks/results}
 python=/usr/bin/python3
 out=$(mktemp -d)
@@ -78,6 +80,17 @@ load() {
   echo "$(( (steal1 - steal0) * 1000 / (total1 - total0 + 1) ))" >"$results/$name.steal"
 }
 
+# stolen NAME: after run NAME, true when it lost more CPU to steal than max_steal and has been set aside to be run
+# again (NAME.stolenK.json); false when it stands, or after 5 tries. The caller resets tries=0 before the first.
+stolen() {
+  local steal; steal=$(cat "$results/$1.steal")
+  tries=$((tries + 1))
+  if [ "$steal" -le "$max_steal" ]; then return 1; fi
+  if [ "$tries" -ge 5 ]; then echo "  bench: $1: CPU steal $steal‰ on all 5 tries; the last one stands"; return 1; fi
+  mv "$results/$1.json" "$results/$1.stolen$tries.json"
+  echo "  bench: $1: CPU steal $steal‰ > $max_steal‰; running it again"
+}
+
 # median NAME KEY: of the rounds NAME.r1 … NAME.rN, copies the one with the median KEY (a dotted path into the JSON)
 # to NAME.json, and prints that median.
 median() { $python benchmarks/report.py --median "$results" "$1" "$2"; }
@@ -90,15 +103,21 @@ for r in $(seq "$rounds"); do
     echo "bench: round $r, $impl: saturation and TTFT"
     start_peer "$impl" 0
     for c in 1 4 16 64 256; do
-      load "$impl-saturation-$c.r$r" --concurrency "$c" --duration "$(scale 3)" --max-tokens "$(scale 1000)"
+      tries=0
+      while load "$impl-saturation-$c.r$r" --concurrency "$c" --duration "$(scale 3)" --max-tokens "$(scale 1000)"
+            stolen "$impl-saturation-$c.r$r"; do :; done
     done
-    load "$impl-ttft-1.r$r" --concurrency 1 --requests "$(scale 1000)" --max-tokens 1
-    load "$impl-ttft-100.r$r" --concurrency 100 --requests "$(scale 5000)" --max-tokens 1
+    tries=0
+    while load "$impl-ttft-1.r$r" --concurrency 1 --requests "$(scale 1000)" --max-tokens 1; stolen "$impl-ttft-1.r$r"; do :; done
+    tries=0
+    while load "$impl-ttft-100.r$r" --concurrency 100 --requests "$(scale 5000)" --max-tokens 1; stolen "$impl-ttft-100.r$r"; do :; done
     stop_peer
     if [ "$impl" = ours ]; then
       # The same saturation with a queue that never merges: one chunk per token, as the other servers write them.
       start_peer ours 0 --OpenAiStreaming:MaxQueuedDeltas=1000000
-      load "ours-unmerged-saturation-64.r$r" --concurrency 64 --duration "$(scale 3)" --max-tokens "$(scale 1000)"
+      tries=0
+      while load "ours-unmerged-saturation-64.r$r" --concurrency 64 --duration "$(scale 3)" --max-tokens "$(scale 1000)"
+            stolen "ours-unmerged-saturation-64.r$r"; do :; done
       stop_peer
     fi
   done
@@ -110,8 +129,8 @@ for impl in $peers; do
 done
 [[ " $peers " == *" ours "* ]] && median ours-unmerged-saturation-64 events_per_s >/dev/null
 
-# Concurrency: streams at 20 tokens/s, ramped up until the median p99 inter-token gap leaves 50 ms + 10 ms. Every
-# step starts a fresh server, so its peak memory is its own.
+# Concurrency: streams at 20 tokens/s, ramped up until the median p99 inter-token gap leaves 50 ms + 10 ms, each step
+# on a fresh server.
 climbing=$peers
 for n in 100 200 500 1000 2000 5000 10000; do
   [ $quick = 1 ] && [ "$n" -gt 500 ] && break
@@ -120,11 +139,11 @@ for n in 100 200 500 1000 2000 5000 10000; do
   for r in $(seq "$rounds"); do
     for impl in $climbing; do
       echo "bench: round $r, $impl: $n streams at 20 tokens/s"
-      start_peer "$impl" 50
-      base_rss=$(rss_kib VmRSS)
-      load "$impl-streams-$n.r$r" --concurrency "$n" --ramp-up "$ramp" --duration $(( ramp + $(scale 10) )) --max-tokens 100 --timeout 120
-      echo "{\"baseline_rss_kib\": $base_rss, \"peak_rss_kib\": $(rss_kib VmHWM), \"streams\": $n}" >"$results/$impl-streams-$n.r$r.rss.json"
-      stop_peer
+      tries=0
+      while start_peer "$impl" 50
+            load "$impl-streams-$n.r$r" --concurrency "$n" --ramp-up "$ramp" --duration $(( ramp + $(scale 10) )) --max-tokens 100 --timeout 120
+            stop_peer
+            stolen "$impl-streams-$n.r$r"; do :; done
     done
   done
   still=
@@ -137,14 +156,29 @@ for n in 100 200 500 1000 2000 5000 10000; do
   climbing=$still
 done
 
+# Memory per open stream: streams at 1 token/s, so that no server falls behind and buffers, first a few and then many
+# open at once, each on a fresh server; the slope of the server's peak resident memory between the two.
+for impl in $peers; do
+  for n in $(scale 500) $(scale 2500); do
+    echo "bench: $impl: memory with $n open streams"
+    start_peer "$impl" 1000
+    base_rss=$(rss_kib VmRSS)
+    load "$impl-memory-$n" --concurrency "$n" --ramp-up $(( n / 1000 + 1 )) --duration $(( n / 1000 + 6 )) --max-tokens 8 --timeout 120 >/dev/null
+    echo "{\"baseline_rss_kib\": $base_rss, \"peak_rss_kib\": $(rss_kib VmHWM), \"streams\": $n}" >"$results/$impl-memory-$n.rss.json"
+    stop_peer
+  done
+done
+
 # Disconnect storm: every stream is aborted by the client after its first token.
 for r in $(seq "$rounds"); do
   for impl in $peers; do
     echo "bench: round $r, $impl: disconnect storm"
-    start_peer "$impl" 50
-    load "$impl-storm.r$r" --concurrency "$(scale 1000)" --requests "$(scale 10000)" --max-tokens 1000 --abort-after-events 1 \
-      --settle-timeout 30 --timeout 120
-    stop_peer
+    tries=0
+    while start_peer "$impl" 50
+          load "$impl-storm.r$r" --concurrency "$(scale 1000)" --requests "$(scale 10000)" --max-tokens 1000 --abort-after-events 1 \
+            --settle-timeout 30 --timeout 120
+          stop_peer
+          stolen "$impl-storm.r$r"; do :; done
   done
 done
 for impl in $peers; do median "$impl-storm" cancel_ms.p99 >/dev/null; done

@@ -194,7 +194,7 @@ public sealed unsafe class CudaSampler : IDisposable
             return;
         }
 
-        CpuSampler.CheckBatchSpans(logits.Length, batch, results.Length, topLogprobs.Length);
+        BatchSpans.Check(logits.Length, batch, results.Length, topLogprobs.Length);
 
         int vocab = logits.Length / batch;
         int stride = topLogprobs.Length / batch;

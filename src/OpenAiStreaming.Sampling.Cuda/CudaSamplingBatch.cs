@@ -29,13 +29,14 @@ public static class CudaSamplingBatch
         for (int b = 0; b < sequences.Count; b++)
         {
             SamplingSequence sequence = sequences[b] ?? throw new ArgumentNullException(nameof(sequences), "A sequence is null.");
-            rows[b] = PackRow(sequence.Parameters, sequence.Seed, sequence.Step, sequence.Counts, vocab, patches);
+            rows[b] = PackRow(sequence, vocab, patches);
         }
     }
 
     /// <summary>One row; the patches are appended to <paramref name="patches"/>.</summary>
-    internal static CudaRowParameters PackRow(SamplingParams p, ulong seed, int step, TokenCounts? counts, int vocab, List<CudaLogitPatch> patches)
+    private static CudaRowParameters PackRow(SamplingSequence sequence, int vocab, List<CudaLogitPatch> patches)
     {
+        SamplingParams p = sequence.Parameters;
         p.Validate();
         int first = patches.Count;
         foreach (KeyValuePair<int, float> bias in p.LogitBias)
@@ -46,35 +47,35 @@ public static class CudaSamplingBatch
             }
         }
 
-        // As in CpuSampler.SampleRow: penalties only when the history is not empty and some penalty is not neutral.
-        if (counts is { Count: > 0 } && p.HasPenalties)
+        // As in CpuSampler.SampleRow: the history only when some penalty is not neutral.
+        if (p.HasPenalties)
         {
             int biased = patches.Count;
-            for (int slot = 0; slot < counts.SlotCount; slot++)
+            foreach (TokenOccurrence seen in sequence.History)
             {
-                if (!counts.TryGetSlot(slot, out int token, out int count, out _) || token >= vocab)
+                if (seen.Token >= vocab)
                 {
                     continue;
                 }
 
-                int index = FindPatch(patches, first, biased, token);
+                int index = FindPatch(patches, first, biased, seen.Token);
                 if (index >= 0)
                 {
                     CudaLogitPatch patch = patches[index];
-                    patch.Count = count;
+                    patch.Count = seen.OutputCount;
                     patch.Flags |= CudaLogitPatch.Seen;
                     patches[index] = patch;
                 }
                 else
                 {
-                    patches.Add(new CudaLogitPatch { Token = token, Count = count, Flags = CudaLogitPatch.Seen });
+                    patches.Add(new CudaLogitPatch { Token = seen.Token, Count = seen.OutputCount, Flags = CudaLogitPatch.Seen });
                 }
             }
         }
 
         return new CudaRowParameters
         {
-            Seed = seed,
+            Seed = sequence.Seed,
             Temperature = p.Temperature,
             TopP = p.TopP,
             MinP = p.MinP,
@@ -82,7 +83,7 @@ public static class CudaSamplingBatch
             FrequencyPenalty = p.FrequencyPenalty,
             PresencePenalty = p.PresencePenalty,
             TopK = p.TopK,
-            Step = step,
+            Step = sequence.Step,
             PatchOffset = first,
             PatchCount = patches.Count - first,
             Flags = p.Logprobs ? CudaRowParameters.WantLogprob : 0,

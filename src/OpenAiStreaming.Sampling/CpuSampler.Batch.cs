@@ -35,7 +35,7 @@ public sealed partial class CpuSampler
             return;
         }
 
-        CheckBatchSpans(logits.Length, batch, results.Length, topLogprobs.Length);
+        BatchSpans.Check(logits.Length, batch, results.Length, topLogprobs.Length);
 
         for (int b = 0; b < batch; b++)
         {
@@ -186,28 +186,6 @@ public sealed partial class CpuSampler
                     Interlocked.CompareExchange(ref _error, ExceptionDispatchInfo.Capture(e), null);
                 }
             }
-        }
-    }
-
-    /// <summary>
-    /// Checks the span lengths of a batched call against its sequence count (at least one); shared with the GPU
-    /// sampler, whose batched call takes the same spans.
-    /// </summary>
-    internal static void CheckBatchSpans(int logits, int batch, int results, int topLogprobs)
-    {
-        if (logits == 0 || logits % batch != 0)
-        {
-            throw new ArgumentException("The logits must hold one non-empty row of equal length per sequence.", nameof(logits));
-        }
-
-        if (results < batch)
-        {
-            throw new ArgumentException("There must be room for one result per sequence.", nameof(results));
-        }
-
-        if (topLogprobs % batch != 0)
-        {
-            throw new ArgumentException("The top-logprobs span must be empty or hold one equal slice per sequence.", nameof(topLogprobs));
         }
     }
 }

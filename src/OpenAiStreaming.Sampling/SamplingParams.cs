@@ -84,8 +84,8 @@ public sealed class SamplingParams
     /// <summary>Whether these parameters select greedy decoding.</summary>
     internal bool IsGreedy => Temperature <= GreedyTemperature;
 
-    /// <summary>Whether any penalty would change a logit.</summary>
-    internal bool HasPenalties => RepetitionPenalty != 1f || FrequencyPenalty != 0f || PresencePenalty != 0f;
+    /// <summary>Whether any penalty would change a logit (the sampler skips the history when none would).</summary>
+    public bool HasPenalties => RepetitionPenalty != 1f || FrequencyPenalty != 0f || PresencePenalty != 0f;
 
     /// <summary>Whether any log-probability is to be reported.</summary>
     internal bool WantsLogprobs => Logprobs || TopLogprobs > 0;

@@ -45,6 +45,12 @@ public sealed class SamplingSequence
     /// <summary>How many distinct tokens the penalties currently look at (prompt and output).</summary>
     public int DistinctTokenCount => _counts.Count;
 
+    /// <summary>
+    /// The distinct prompt and output tokens the penalties look at, with their output counts, for a host that applies
+    /// the penalties itself (as the GPU sampler does).
+    /// </summary>
+    public TokenHistory History => new(_counts);
+
     /// <summary>The table of token counts the sampler reads.</summary>
     internal TokenCounts Counts => _counts;
 

@@ -79,6 +79,59 @@ public class SamplingSequenceTests
     }
 
     [Fact]
+    public void History_PromptAndOutputTokens_EachOnceWithItsCounts()
+    {
+        var sequence = new SamplingSequence(new SamplingParams { Seed = 1 });
+        sequence.AddPromptTokens([3, 3, 40_000]);
+        sequence.Accept(3);
+        sequence.Accept(9);
+        sequence.Accept(9);
+        sequence.Accept(-1);
+
+        var seen = new List<TokenOccurrence>();
+        foreach (TokenOccurrence occurrence in sequence.History)
+        {
+            seen.Add(occurrence);
+        }
+
+        Assert.Equal(3, sequence.History.Count);
+        Assert.Equal(
+            [new TokenOccurrence(3, 1, InPrompt: true), new TokenOccurrence(9, 2, InPrompt: false), new TokenOccurrence(40_000, 0, InPrompt: true)],
+            seen.OrderBy(o => o.Token));
+    }
+
+    [Fact]
+    public void History_GrownPastItsFirstTable_EnumeratesEveryToken()
+    {
+        var sequence = new SamplingSequence(new SamplingParams { Seed = 1 });
+        for (int token = 0; token < 1000; token++)
+        {
+            sequence.Accept(token * 13);
+        }
+
+        var tokens = new List<int>();
+        foreach (TokenOccurrence occurrence in sequence.History)
+        {
+            Assert.Equal(1, occurrence.OutputCount);
+            tokens.Add(occurrence.Token);
+        }
+
+        Assert.Equal(Enumerable.Range(0, 1000).Select(t => t * 13), tokens.Order());
+    }
+
+    [Fact]
+    public void History_NewSequenceOrDefault_Empty()
+    {
+        var fresh = new SamplingSequence(new SamplingParams { Seed = 1 }).History;
+        TokenHistory none = default;
+
+        Assert.Equal(0, fresh.Count);
+        Assert.False(fresh.GetEnumerator().MoveNext());
+        Assert.Equal(0, none.Count);
+        Assert.False(none.GetEnumerator().MoveNext());
+    }
+
+    [Fact]
     public void NewSeed_IsNotConstant()
     {
         Assert.NotEqual(SamplingSequence.NewSeed(), SamplingSequence.NewSeed());
