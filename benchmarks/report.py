@@ -236,7 +236,7 @@ set terminal pngcairo size 900,540 font 'DejaVu Sans,11'
 set output '{plots}/throughput.png'
 set title 'Throughput against concurrency (instant backend, 1,000-token streams)'
 set xlabel 'concurrent streams'; set ylabel 'tokens delivered per second'
-set logscale x 2; set xtics ({','.join(str(c) for c in conc)}); set grid; set key top left
+set logscale x 2; set xrange [0.8:320]; set xtics ({','.join(str(c) for c in conc)}); set grid; set key outside right
 set datafile missing '?'
 plot """ + ", ".join(f"'{results}/throughput.dat' using 1:{i + 2} with linespoints lw 2 title '{p}'"
                       for i, p in enumerate(peers)))
