@@ -23,10 +23,10 @@ public enum Ending
     /// <summary>Finish chunk, then the response ends normally without <c>[DONE]</c>.</summary>
     NoDone,
 
-    /// <summary>The connection is aborted after the tokens.</summary>
+    /// <summary>The connection is aborted after the tokens, once <see cref="Script.BeforeAbort"/> has completed.</summary>
     Abort,
 
-    /// <summary>An <c>{"error":...}</c> event after the tokens, then the connection is aborted.</summary>
+    /// <summary>An <c>{"error":...}</c> event after the tokens, then the response ends without <c>[DONE]</c>.</summary>
     ErrorEvent,
 }
 
@@ -40,6 +40,12 @@ public sealed record Script
     public TimeSpan Interval { get; init; }
 
     public Ending Ending { get; init; } = Ending.Done;
+
+    /// <summary>
+    /// Awaited before <see cref="Ending.Abort"/> aborts: an abort discards what the transport has not sent yet, so a test
+    /// that needs the tokens to arrive waits here until the client has read them.
+    /// </summary>
+    public Func<Task>? BeforeAbort { get; init; }
 
     /// <summary>Write a <c>: keep-alive</c> comment before every token.</summary>
     public bool Heartbeats { get; init; }
@@ -178,14 +184,12 @@ public sealed class ScriptedServer : IAsyncDisposable
             switch (_script.Ending)
             {
                 case Ending.Abort:
-                    // Let the tokens reach the client first: an abort can discard what the socket still holds.
-                    await Task.Delay(50, aborted);
+                    await (_script.BeforeAbort?.Invoke() ?? Task.CompletedTask);
                     context.Abort();
                     return;
                 case Ending.ErrorEvent:
+                    // Ended normally rather than aborted, so that the error event cannot be lost with the connection.
                     await WriteAsync(response, """{"error":{"message":"backend exploded","type":"server_error","param":null,"code":null}}""", aborted);
-                    await Task.Delay(50, aborted);
-                    context.Abort();
                     return;
                 default:
                     break;

@@ -81,9 +81,27 @@ public sealed class LoadRunnerTests
     [InlineData(Ending.ErrorEvent, "error event: backend exploded")]
     public async Task RunAsync_TruncatedOrFailedStream_CountedAsError(Ending ending, string message)
     {
-        await using var server = await ScriptedServer.StartAsync(new Script { Tokens = 4, Ending = ending });
+        // One stream at a time, so that the k-th abort can wait until the client has read 4k tokens.
+        LoadRunner? client = null;
+        int aborts = 0;
+        await using var server = await ScriptedServer.StartAsync(new Script
+        {
+            Tokens = 4,
+            Ending = ending,
+            BeforeAbort = async () =>
+            {
+                long read = 4L * Interlocked.Increment(ref aborts);
+                var deadline = DateTime.UtcNow.AddSeconds(10);
+                while (client!.Progress().Events < read && DateTime.UtcNow < deadline)
+                {
+                    await Task.Delay(5, Ct);
+                }
+            },
+        });
+        using var runner = new LoadRunner(Options(1, 4) with { BaseUrl = server.BaseAddress });
+        client = runner;
 
-        var (result, _) = await RunAsync(server, Options(2, 4));
+        var result = await runner.RunAsync(Ct);
 
         Assert.Equal(4, result.Errors);
         Assert.Equal(0, result.RequestsOk);
