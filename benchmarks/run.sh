@@ -50,7 +50,7 @@ start_peer() {  # start_peer IMPL INTERVAL_MS [PEER OPTIONS...]
     if curl -sf "$base/bench/stats" >/dev/null 2>&1; then
       # Warm up (JIT, connection pool) so the first measured requests do not pay for it; /bench/reset clears it.
       load warmup --concurrency 16 --requests 160 --max-tokens 4 --quiet >/dev/null
-      rm -f "$results/warmup.json"
+      rm -f "$results/warmup.json" "$results/warmup.steal"
       return 0
     fi
     kill -0 "$pid" 2>/dev/null || break
@@ -80,15 +80,26 @@ load() {
   echo "$(( (steal1 - steal0) * 1000 / (total1 - total0 + 1) ))" >"$results/$name.steal"
 }
 
-# stolen NAME: after run NAME, true when it lost more CPU to steal than max_steal and has been set aside to be run
-# again (NAME.stolenK.json); false when it stands, or after 5 tries. The caller resets tries=0 before the first.
+# stolen NAME TRY: after try TRY of run NAME, true when it lost more CPU to steal than max_steal and has been set aside
+# to be run again (NAME.stolenTRY.json); false when it stands, or after 5 tries.
 stolen() {
   local steal; steal=$(cat "$results/$1.steal")
-  tries=$((tries + 1))
   if [ "$steal" -le "$max_steal" ]; then return 1; fi
-  if [ "$tries" -ge 5 ]; then echo "  bench: $1: CPU steal $steal‰ on all 5 tries; the last one stands"; return 1; fi
-  mv "$results/$1.json" "$results/$1.stolen$tries.json"
+  if [ "$2" -ge 5 ]; then echo "  bench: $1: CPU steal $steal‰ on all 5 tries; the last one stands"; return 1; fi
+  mv "$results/$1.json" "$results/$1.stolen$2.json"
   echo "  bench: $1: CPU steal $steal‰ > $max_steal‰; running it again"
+}
+
+# measure NAME ARGS...: load NAME ARGS... against the running peer until a try is not stolen.
+measure() {
+  local try=1
+  while load "$@"; stolen "$1" $try; do try=$((try + 1)); done
+}
+
+# measure_fresh IMPL INTERVAL_MS NAME ARGS...: the same, each try on a freshly started IMPL.
+measure_fresh() {
+  local impl=$1 interval=$2 try=1; shift 2
+  while start_peer "$impl" "$interval"; load "$@"; stop_peer; stolen "$1" $try; do try=$((try + 1)); done
 }
 
 # median NAME KEY: of the rounds NAME.r1 … NAME.rN, copies the one with the median KEY (a dotted path into the JSON)
@@ -103,21 +114,15 @@ for r in $(seq "$rounds"); do
     echo "bench: round $r, $impl: saturation and TTFT"
     start_peer "$impl" 0
     for c in 1 4 16 64 256; do
-      tries=0
-      while load "$impl-saturation-$c.r$r" --concurrency "$c" --duration "$(scale 3)" --max-tokens "$(scale 1000)"
-            stolen "$impl-saturation-$c.r$r"; do :; done
+      measure "$impl-saturation-$c.r$r" --concurrency "$c" --duration "$(scale 3)" --max-tokens "$(scale 1000)"
     done
-    tries=0
-    while load "$impl-ttft-1.r$r" --concurrency 1 --requests "$(scale 1000)" --max-tokens 1; stolen "$impl-ttft-1.r$r"; do :; done
-    tries=0
-    while load "$impl-ttft-100.r$r" --concurrency 100 --requests "$(scale 5000)" --max-tokens 1; stolen "$impl-ttft-100.r$r"; do :; done
+    measure "$impl-ttft-1.r$r" --concurrency 1 --requests "$(scale 1000)" --max-tokens 1
+    measure "$impl-ttft-100.r$r" --concurrency 100 --requests "$(scale 5000)" --max-tokens 1
     stop_peer
     if [ "$impl" = ours ]; then
       # The same saturation with a queue that never merges: one chunk per token, as the other servers write them.
       start_peer ours 0 --OpenAiStreaming:MaxQueuedDeltas=1000000
-      tries=0
-      while load "ours-unmerged-saturation-64.r$r" --concurrency 64 --duration "$(scale 3)" --max-tokens "$(scale 1000)"
-            stolen "ours-unmerged-saturation-64.r$r"; do :; done
+      measure "ours-unmerged-saturation-64.r$r" --concurrency 64 --duration "$(scale 3)" --max-tokens "$(scale 1000)"
       stop_peer
     fi
   done
@@ -139,11 +144,8 @@ for n in 100 200 500 1000 2000 5000 10000; do
   for r in $(seq "$rounds"); do
     for impl in $climbing; do
       echo "bench: round $r, $impl: $n streams at 20 tokens/s"
-      tries=0
-      while start_peer "$impl" 50
-            load "$impl-streams-$n.r$r" --concurrency "$n" --ramp-up "$ramp" --duration $(( ramp + $(scale 10) )) --max-tokens 100 --timeout 120
-            stop_peer
-            stolen "$impl-streams-$n.r$r"; do :; done
+      measure_fresh "$impl" 50 "$impl-streams-$n.r$r" --concurrency "$n" --ramp-up "$ramp" --duration $(( ramp + $(scale 10) )) \
+        --max-tokens 100 --timeout 120
     done
   done
   still=
@@ -173,12 +175,8 @@ done
 for r in $(seq "$rounds"); do
   for impl in $peers; do
     echo "bench: round $r, $impl: disconnect storm"
-    tries=0
-    while start_peer "$impl" 50
-          load "$impl-storm.r$r" --concurrency "$(scale 1000)" --requests "$(scale 10000)" --max-tokens 1000 --abort-after-events 1 \
-            --settle-timeout 30 --timeout 120
-          stop_peer
-          stolen "$impl-storm.r$r"; do :; done
+    measure_fresh "$impl" 50 "$impl-storm.r$r" --concurrency "$(scale 1000)" --requests "$(scale 10000)" --max-tokens 1000 \
+      --abort-after-events 1 --settle-timeout 30 --timeout 120
   done
 done
 for impl in $peers; do median "$impl-storm" cancel_ms.p99 >/dev/null; done

@@ -11,39 +11,21 @@ namespace OpenAiStreaming.Benchmarks;
 /// single-reader and single-writer. The cost of the hand-off itself, with no thread switch.
 /// </summary>
 [MemoryDiagnoser]
-public class PumpPingPongBenchmarks
+public class PumpPingPongBenchmarks : PumpBenchmark
 {
     private const int Items = 1000;
 
-    /// <summary>The server's default heartbeat interval, which its consumer waits with.</summary>
-    private static readonly TimeSpan Heartbeat = TimeSpan.FromSeconds(15);
-
-    private readonly CancellationTokenSource _request = new();
-    private readonly Channel<Delta> _bounded = Channel.CreateBounded<Delta>(new BoundedChannelOptions(64) { SingleReader = true, SingleWriter = true });
-    private readonly Channel<Delta> _unbounded = Channel.CreateUnbounded<Delta>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
-    private TokenPump<Delta> _pump = null!;
-
-    [GlobalSetup]
-    public void Setup() => _pump = TokenPump<Delta>.Create(NeverMerger.Instance, cancellationToken: _request.Token);
-
-    [GlobalCleanup]
-    public void Cleanup()
-    {
-        _pump.DisposeAsync().AsTask().GetAwaiter().GetResult();
-        _request.Dispose();
-    }
-
     [Benchmark(Baseline = true, OperationsPerInvoke = Items)]
-    public Task BoundedChannel() => HandOffAsync(_bounded, _request.Token);
+    public Task BoundedChannel() => HandOffAsync(Bounded, Request.Token);
 
     [Benchmark(OperationsPerInvoke = Items)]
-    public Task UnboundedChannel() => HandOffAsync(_unbounded, _request.Token);
+    public Task UnboundedChannel() => HandOffAsync(Unbounded, Request.Token);
 
     [Benchmark(OperationsPerInvoke = Items)]
     public async Task TokenPump()
     {
-        var pump = _pump;
-        var ct = _request.Token;
+        var pump = Pump;
+        var ct = Request.Token;
         for (int i = 0; i < Items; i++)
         {
             pump.TryWrite(Delta.Instance);

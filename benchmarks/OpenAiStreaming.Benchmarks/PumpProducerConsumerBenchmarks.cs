@@ -12,27 +12,9 @@ namespace OpenAiStreaming.Benchmarks;
 /// both single-reader and single-writer. Timings depend on how the two threads interleave: compare within one run.
 /// </summary>
 [MemoryDiagnoser]
-public class PumpProducerConsumerBenchmarks
+public class PumpProducerConsumerBenchmarks : PumpBenchmark
 {
     private const int Items = 10_000;
-
-    /// <summary>The server's default heartbeat interval, which its consumer waits with.</summary>
-    private static readonly TimeSpan Heartbeat = TimeSpan.FromSeconds(15);
-
-    private readonly CancellationTokenSource _request = new();
-    private readonly Channel<Delta> _bounded = Channel.CreateBounded<Delta>(new BoundedChannelOptions(64) { SingleReader = true, SingleWriter = true });
-    private readonly Channel<Delta> _unbounded = Channel.CreateUnbounded<Delta>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
-    private TokenPump<Delta> _pump = null!;
-
-    [GlobalSetup]
-    public void Setup() => _pump = TokenPump<Delta>.Create(NeverMerger.Instance, cancellationToken: _request.Token);
-
-    [GlobalCleanup]
-    public void Cleanup()
-    {
-        _pump.DisposeAsync().AsTask().GetAwaiter().GetResult();
-        _request.Dispose();
-    }
 
     [Benchmark(Baseline = true, OperationsPerInvoke = Items)]
     public async Task BoundedChannel()
@@ -41,10 +23,10 @@ public class PumpProducerConsumerBenchmarks
         {
             for (int i = 0; i < Items; i++)
             {
-                await _bounded.Writer.WriteAsync(Delta.Instance).ConfigureAwait(false);
+                await Bounded.Writer.WriteAsync(Delta.Instance).ConfigureAwait(false);
             }
         });
-        await ConsumeAsync(_bounded.Reader, _request.Token).ConfigureAwait(false);
+        await ConsumeAsync(Bounded.Reader, Request.Token).ConfigureAwait(false);
         await producer.ConfigureAwait(false);
     }
 
@@ -55,10 +37,10 @@ public class PumpProducerConsumerBenchmarks
         {
             for (int i = 0; i < Items; i++)
             {
-                _unbounded.Writer.TryWrite(Delta.Instance);
+                Unbounded.Writer.TryWrite(Delta.Instance);
             }
         });
-        await ConsumeAsync(_unbounded.Reader, _request.Token).ConfigureAwait(false);
+        await ConsumeAsync(Unbounded.Reader, Request.Token).ConfigureAwait(false);
         await producer.ConfigureAwait(false);
     }
 
@@ -70,7 +52,7 @@ public class PumpProducerConsumerBenchmarks
 
     private async Task PumpAsync(TimeSpan idleTimeout)
     {
-        var pump = _pump;
+        var pump = Pump;
         var producer = Task.Run(() =>
         {
             for (int i = 0; i < Items; i++)
@@ -78,7 +60,7 @@ public class PumpProducerConsumerBenchmarks
                 pump.TryWrite(Delta.Instance);
             }
         });
-        var ct = _request.Token;
+        var ct = Request.Token;
         int read = 0;
         while (read < Items)
         {

@@ -13,42 +13,25 @@ namespace OpenAiStreaming.Benchmarks;
 /// baseline) and unbounded, both single-reader and single-writer.
 /// </summary>
 [MemoryDiagnoser]
-public class PumpTokenByTokenBenchmarks
+public class PumpTokenByTokenBenchmarks : PumpBenchmark
 {
     private const int Items = 2_000;
 
-    /// <summary>The server's default heartbeat interval, which its consumer waits with.</summary>
-    private static readonly TimeSpan Heartbeat = TimeSpan.FromSeconds(15);
-
-    private readonly CancellationTokenSource _request = new();
+    /// <summary>The consumer's acknowledgement (never asked for its wait handle, so it holds nothing to dispose).</summary>
     private readonly SemaphoreSlim _read = new(0);
-    private readonly Channel<Delta> _bounded = Channel.CreateBounded<Delta>(new BoundedChannelOptions(64) { SingleReader = true, SingleWriter = true });
-    private readonly Channel<Delta> _unbounded = Channel.CreateUnbounded<Delta>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
-    private TokenPump<Delta> _pump = null!;
-
-    [GlobalSetup]
-    public void Setup() => _pump = TokenPump<Delta>.Create(NeverMerger.Instance, cancellationToken: _request.Token);
-
-    [GlobalCleanup]
-    public void Cleanup()
-    {
-        _pump.DisposeAsync().AsTask().GetAwaiter().GetResult();
-        _request.Dispose();
-        _read.Dispose();
-    }
 
     [Benchmark(Baseline = true, OperationsPerInvoke = Items)]
-    public Task BoundedChannel() => ChannelAsync(_bounded);
+    public Task BoundedChannel() => ChannelAsync(Bounded);
 
     [Benchmark(OperationsPerInvoke = Items)]
-    public Task UnboundedChannel() => ChannelAsync(_unbounded);
+    public Task UnboundedChannel() => ChannelAsync(Unbounded);
 
     [Benchmark(OperationsPerInvoke = Items)]
     public async Task TokenPump()
     {
-        var pump = _pump;
+        var pump = Pump;
         var producer = Produce(item => pump.TryWrite(item));
-        var ct = _request.Token;
+        var ct = Request.Token;
         for (int i = 0; i < Items; i++)
         {
             while (!pump.TryRead(out _))
@@ -67,7 +50,7 @@ public class PumpTokenByTokenBenchmarks
         var writer = channel.Writer;
         var producer = Produce(item => writer.TryWrite(item));
         var reader = channel.Reader;
-        var ct = _request.Token;
+        var ct = Request.Token;
         for (int i = 0; i < Items; i++)
         {
             while (!reader.TryRead(out _))
