@@ -15,4 +15,10 @@ public sealed class TokenPumpOptions
     /// the server hold a whole generation in memory.
     /// </summary>
     public long MaxBufferedBytes { get; set; } = 1024 * 1024;
+
+    /// <summary>
+    /// Where the pump reads time for idle waits. Default <see cref="TimeProvider.System"/>; tests pass a fake to drive
+    /// heartbeats without real waits.
+    /// </summary>
+    public TimeProvider TimeProvider { get; set; } = TimeProvider.System;
 }
