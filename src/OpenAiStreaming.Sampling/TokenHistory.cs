@@ -1,11 +1,5 @@
 namespace OpenAiStreaming.Sampling;
 
-/// <summary>One distinct token a sequence has seen: how often it occurred in the output, and whether in the prompt.</summary>
-/// <param name="Token">The token id.</param>
-/// <param name="OutputCount">Its occurrences in the output (frequency and presence penalties).</param>
-/// <param name="InPrompt">Whether it occurred in the prompt (with the output, the repetition penalty's set).</param>
-public readonly record struct TokenOccurrence(int Token, int OutputCount, bool InPrompt);
-
 /// <summary>
 /// The tokens a <see cref="SamplingSequence"/>'s penalties look at, in no particular order, for a host that applies the
 /// penalties itself (the GPU sampler packs them for its kernel). A view: it reads the sequence as it is when enumerated,
