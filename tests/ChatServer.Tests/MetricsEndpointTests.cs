@@ -12,6 +12,7 @@ using static OpenAiStreaming.Metrics.OpenAiStreamingMetricNames;
 namespace ChatServer.Tests;
 
 /// <summary>The sample's <c>GET /metrics</c>, served by OpenTelemetry's Prometheus exporter, scraped after a real stream.</summary>
+[Collection(SampleAppCollection.Name)]
 public sealed partial class MetricsEndpointTests
 {
     private const string Ttft = "gen_ai_server_time_to_first_token_seconds";
