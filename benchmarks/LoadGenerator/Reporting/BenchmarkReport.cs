@@ -130,12 +130,7 @@ public static class BenchmarkReport
         }
 
         Line(md, string.Empty);
-        BenchmarkPlots.Throughput(
-            [.. peers.Select(p => (p, (IReadOnlyList<(int, double)>)[.. Concurrencies
-                .Select(c => (c, BenchmarkResults.Number(results.Load($"{p}-saturation-{c}"), "tokens_per_s")))
-                .Where(point => point.Item2 is not null)
-                .Select(point => (point.c, point.Item2!.Value))]))],
-            Path.Combine(plots, "throughput.png"));
+        BenchmarkPlots.Throughput([.. peers.Select(p => (p, ThroughputPoints(results, p)))], Path.Combine(plots, "throughput.png"));
         Line(md, "![Throughput against concurrency](benchmarks/throughput.png)\n");
         Line(md, "| concurrency | " + string.Join(" | ", peers.Select(p => $"{p} tokens/s")) + " | ours vs built-in |");
         Line(md, "|---:|" + string.Concat(Enumerable.Repeat("---:|", peers.Count + 1)));
@@ -222,10 +217,7 @@ public static class BenchmarkReport
         int step = steps.Where(n => peers.All(p => results.Load($"{p}-streams-{n}") is not null)).DefaultIfEmpty().Max();
         if (step > 0)
         {
-            BenchmarkPlots.Gaps(step,
-                [.. peers.Select(p => (p, (IReadOnlyList<(double, long)>)[.. results.Load($"{p}-streams-{step}")!["itl_histogram"]!.AsArray()
-                    .Select(pair => (pair![0]!.GetValue<double>(), pair[1]!.GetValue<long>()))]))],
-                Path.Combine(plots, "gaps.png"));
+            BenchmarkPlots.Gaps(step, [.. peers.Select(p => (p, GapHistogram(results.Load($"{p}-streams-{step}")!)))], Path.Combine(plots, "gaps.png"));
             Line(md, $"![Inter-token gap distribution at {step.ToString("N0", CultureInfo.InvariantCulture)} streams](benchmarks/gaps.png)\n");
         }
     }
@@ -271,6 +263,25 @@ public static class BenchmarkReport
         Line(md, "- The raw results (one JSON per run and round, in the load generator's format, and `NAME.json` for the median "
             + "round) are in `benchmarks/results/` after a run.");
     }
+
+    /// <summary>The server's tokens/s at each saturation concurrency it has a result for.</summary>
+    private static IReadOnlyList<(int Concurrency, double TokensPerS)> ThroughputPoints(BenchmarkResults results, string peer)
+    {
+        var points = new List<(int, double)>();
+        foreach (int c in Concurrencies)
+        {
+            if (BenchmarkResults.Number(results.Load($"{peer}-saturation-{c}"), "tokens_per_s") is { } tokensPerS)
+            {
+                points.Add((c, tokensPerS));
+            }
+        }
+
+        return points;
+    }
+
+    /// <summary>A result's <c>itl_histogram</c>: (upper bound ms, count) pairs.</summary>
+    private static IReadOnlyList<(double UpperBoundMs, long Count)> GapHistogram(JsonObject result) =>
+        [.. result["itl_histogram"]!.AsArray().Select(pair => (pair![0]!.GetValue<double>(), pair[1]!.GetValue<long>()))];
 
     private static void Line(StringBuilder md, string text) => md.Append(text).Append('\n');
 
