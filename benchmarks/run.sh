@@ -104,7 +104,7 @@ measure_fresh() {
 
 # median NAME KEY: of the rounds NAME.r1 … NAME.rN, copies the one with the median KEY (a dotted path into the JSON)
 # to NAME.json, and prints that median.
-median() { $python benchmarks/report.py --median "$results" "$1" "$2"; }
+median() { dotnet "$out/loadgen/LoadGenerator.dll" median "$results" "$1" "$2"; }
 
 scale() { if [ $quick = 1 ]; then echo $(( ($1 + 9) / 10 )); else echo "$1"; fi; }
 
@@ -181,5 +181,5 @@ for r in $(seq "$rounds"); do
 done
 for impl in $peers; do median "$impl-storm" cancel_ms.p99 >/dev/null; done
 
-echo "bench: writing docs/benchmarks.md"
-$python benchmarks/report.py "$results" docs
+echo "bench: writing docs/benchmarks.md and its plots"
+dotnet "$out/loadgen/LoadGenerator.dll" report "$results" docs

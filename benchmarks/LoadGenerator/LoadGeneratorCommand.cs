@@ -47,6 +47,7 @@ public static class LoadGeneratorCommand
         {
             baseUrl, model, apiKey, concurrency, requests, duration, maxTokens, prompt, label, json, rampUp, warmup, abortAfter,
             settle, noUsage, extraBody, timeout, progress, noProgress, quiet,
+            ReportCommands.CreateReport(), ReportCommands.CreateMedian(),
         };
 
         command.SetAction(async (parse, cancellationToken) =>

@@ -1,8 +1,6 @@
-using ChatServer.Metrics;
 using ChatServer.Model;
 using OpenAiStreaming.Metrics;
 using OpenAiStreaming.Sampling.Cuda;
-using OpenTelemetry;
 using OpenTelemetry.Metrics;
 
 namespace ChatServer;
@@ -10,7 +8,7 @@ namespace ChatServer;
 /// <summary>
 /// Composes the sample: a tiny character-level model trained at start-up on this repository's docs, served through
 /// the OpenAI-compatible endpoints of OpenAiStreaming, with a web chat page at <c>GET /</c>. Its meters are served at
-/// <c>GET /metrics</c> for Prometheus, and exported over OTLP when <c>OTEL_EXPORTER_OTLP_ENDPOINT</c> is set.
+/// <c>GET /metrics</c> for Prometheus (OpenTelemetry's exporter), and exported over OTLP when <c>OTEL_EXPORTER_OTLP_ENDPOINT</c> is set.
 /// </summary>
 public static class ChatServerApp
 {
@@ -50,19 +48,16 @@ public static class ChatServerApp
         builder.Services.AddOpenAiStreaming()
             .AddChatModel(modelOptions.ModelId, sp => new TinyChatClient(sp.GetRequiredService<CharLanguageModel>(), modelOptions));
 
-        builder.Services.AddSingleton<PrometheusExposition>();
         bool exportOtlp = !string.IsNullOrEmpty(builder.Configuration["OTEL_EXPORTER_OTLP_ENDPOINT"]);
-        if (exportOtlp)
+        builder.Services.AddOpenTelemetry().WithMetrics(metrics =>
         {
-            // Built by the container, so the host disposes it (flushing the last export) with the app. The exporter
-            // reads its OTEL_* settings from the app's configuration: environment variables, command line, appsettings.
-            var configuration = builder.Configuration;
-            builder.Services.AddSingleton(_ => Sdk.CreateMeterProviderBuilder()
-                .ConfigureServices(services => services.AddSingleton<IConfiguration>(configuration))
-                .AddMeter(OpenAiStreamingMetricNames.MeterName)
-                .AddOtlpExporter()
-                .Build());
-        }
+            metrics.AddMeter(OpenAiStreamingMetricNames.MeterName).AddPrometheusExporter();
+            if (exportOtlp)
+            {
+                // Reads its OTEL_* settings from the app's configuration: environment variables, command line, appsettings.
+                metrics.AddOtlpExporter();
+            }
+        });
 
         var app = builder.Build();
         if (modelOptions.UseCudaSampler)
@@ -74,17 +69,10 @@ public static class ChatServerApp
             app.Logger.LogInformation("The tiny model samples on the CPU (CpuSampler). {Reason}", CudaSampler.UnsupportedReason ?? "TinyModel:Sampler=cpu.");
         }
 
-        // Listen from the start: measurements made before a listener exists are lost.
-        app.Services.GetRequiredService<PrometheusExposition>();
-        if (exportOtlp)
-        {
-            app.Services.GetRequiredService<MeterProvider>();
-        }
-
         app.UseSseAntiBuffering();
         app.MapOpenAiStreaming();
         app.MapChatPage();
-        app.MapGet("/metrics", (PrometheusExposition exposition) => Results.Text(exposition.Format(), PrometheusExposition.ContentType));
+        app.MapPrometheusScrapingEndpoint();
         return app;
     }
 }

@@ -1,0 +1,299 @@
+using System.Globalization;
+using System.Text;
+using System.Text.Json.Nodes;
+using static OpenAiStreaming.LoadGenerator.Reporting.MarkdownFormat;
+
+namespace OpenAiStreaming.LoadGenerator.Reporting;
+
+/// <summary>
+/// Writes <c>docs/benchmarks.md</c> and its plots (<c>docs/benchmarks/throughput.png</c>, <c>gaps.png</c>) from the
+/// results folder of <c>benchmarks/run.sh</c>, once every scenario's median round has been picked
+/// (<see cref="RoundMedian"/>).
+/// </summary>
+public static class BenchmarkReport
+{
+    /// <summary>The servers in the order the page lists them.</summary>
+    public static readonly IReadOnlyList<string> Peers = ["builtin", "handwritten", "ours", "fastapi"];
+
+    /// <summary>The saturation concurrencies.</summary>
+    public static readonly IReadOnlyList<int> Concurrencies = [1, 4, 16, 64, 256];
+
+    /// <summary>The largest p99 gap at 20 tokens/s that passes a step: the 50 ms interval + 10 ms.</summary>
+    public const double GapLimitMs = 60;
+
+    private static readonly Dictionary<string, string> s_names = new(StringComparer.Ordinal)
+    {
+        ["builtin"] = ".NET `TypedResults.ServerSentEvents`",
+        ["handwritten"] = "hand-written `WriteAsync` + flush",
+        ["ours"] = "OpenAiStreaming (pump, metrics, heartbeats)",
+        ["fastapi"] = "FastAPI + uvicorn",
+    };
+
+    /// <summary>Writes <c>benchmarks.md</c> into <paramref name="docs"/> and the plots into its <c>benchmarks</c> folder.</summary>
+    /// <param name="results">The results.</param>
+    /// <param name="docs">The docs folder.</param>
+    /// <param name="environment">The machine the results were measured on.</param>
+    /// <exception cref="InvalidOperationException">No server has a saturation result at 64 streams.</exception>
+    public static void Write(BenchmarkResults results, string docs, ReportEnvironment environment)
+    {
+        ArgumentNullException.ThrowIfNull(results);
+        ArgumentNullException.ThrowIfNull(docs);
+        ArgumentNullException.ThrowIfNull(environment);
+        string plots = Path.Combine(docs, "benchmarks");
+        Directory.CreateDirectory(plots);
+        var peers = Peers.Where(p => results.Load($"{p}-saturation-64") is not null).ToList();
+        if (peers.Count == 0)
+        {
+            throw new InvalidOperationException($"no saturation-64 result of any server in {results.Folder}");
+        }
+
+        var md = new StringBuilder();
+        Introduction(md, results, peers, environment);
+        Saturation(md, results, peers, plots);
+        TimeToFirstToken(md, results, peers);
+        OpenStreams(md, results, peers, plots);
+        Storm(md, results, peers);
+        Reading(md);
+        File.WriteAllText(Path.Combine(docs, "benchmarks.md"), md.ToString());
+    }
+
+    private static void Introduction(StringBuilder md, BenchmarkResults results, List<string> peers, ReportEnvironment env)
+    {
+        var (stealMedian, stealMax) = results.Steal();
+        Line(md, "# Benchmarks\n");
+        Line(md, "Four servers stream the same synthetic token schedule, byte for byte (see `benchmarks/Peers/README.md`): "
+            + string.Join(", ", peers.Select(p => $"**{p}** ({s_names[p]})"))
+            + ". `benchmarks/LoadGenerator` drives each in turn with the same load, and ratios are against the .NET "
+            + "built-in. Each server runs pinned to CPU 0 and the load generator to CPU 1, so the figures are what one "
+            + "core of server does with one core of client.\n");
+        Line(md, $"A shared machine drifts by tens of percent over minutes, so the servers take turns in each of {results.Rounds(peers[0])} "
+            + "round(s) (A B C D, A B C D, ...), each run on a freshly started and warmed-up server, and every figure below is "
+            + "the round with the median result; \"rounds\" columns give the smallest and largest result of all rounds. A "
+            + "virtual machine also loses CPU to other guests of its hypervisor (steal), and on this one a 200-stream step "
+            + "failed in every run that lost more than 4% and passed in every run that lost less than 1.5%, so a run that loses "
+            + $"more than 2% is set aside and run again: {results.RepeatedRuns()} run(s) were. CPU steal during the runs kept: median "
+            + $"{Number(stealMedian / 10.0)}%, worst {Number(stealMax / 10.0)}%.\n");
+        Line(md, "Reproduce (writes this page and its plots):\n\n    benchmarks/run.sh\n");
+        Line(md, $"Measured {env.Date} at commit {env.Commit} on {env.Cpu}, {env.Cores} cores, .NET SDK "
+            + $"{env.Dotnet}, FastAPI {env.FastApi} with uvicorn {env.Uvicorn}. Two cores is a small machine: "
+            + "compare the ratios, not the absolute numbers, with yours.\n");
+    }
+
+    private static void Saturation(StringBuilder md, BenchmarkResults results, List<string> peers, string plots)
+    {
+        var sat = peers.ToDictionary(p => p, p => results.Load($"{p}-saturation-64")!);
+        var b = sat.GetValueOrDefault("builtin");
+        Line(md, "## Saturation: 64 streams of 1,000 tokens, as fast as possible\n");
+        Line(md, "Each concurrency level keeps its streams busy for 3 s (streams in flight then finish).\n");
+        Line(md, "OpenAiStreaming's pump never lets the model wait for the network: with an instant backend every client is "
+            + "slower than its model, so past 64 queued deltas the pump merges new text into the last one (by design: a "
+            + "slow client never stalls the model). Its events then carry several tokens each, so **tokens/s**, what the "
+            + "users receive, is the measure that compares; events/s is shown beside it.\n");
+        Line(md, "| server | tokens/s | rounds | tokens/s vs built-in | events/s | events/s vs built-in | tokens per event | gap p99 ms | errors |");
+        Line(md, "|---|---:|---:|---:|---:|---:|---:|---:|---:|");
+        foreach (string p in peers)
+        {
+            Line(md, SaturationRow(p, sat[p], results.Spread($"{p}-saturation-64"), b));
+        }
+
+        var un = results.Load("ours-unmerged-saturation-64");
+        if (un is not null)
+        {
+            Line(md, SaturationRow("ours, one chunk per token (`MaxQueuedDeltas` 10⁶)", un, results.Spread("ours-unmerged-saturation-64"), b));
+        }
+
+        Line(md, string.Empty);
+        if (un is not null && b is not null)
+        {
+            Line(md, $"- Events per second with one chunk per token, as the others write: ours "
+                + $"{Ratio(Get(un, "events_per_s"), Get(b, "events_per_s"))} the built-in, "
+                + $"{Verdict(Get(un, "events_per_s") >= Get(b, "events_per_s"))} against 1.0×"
+                + $"{(Get(un, "events_per_s") >= 1.3 * Get(b, "events_per_s") ? " and the 1.3× aim" : string.Empty)} "
+                + "(several ready deltas per flush; the writer allocates nothing per event).");
+        }
+
+        if (sat.TryGetValue("ours", out var o) && b is not null)
+        {
+            Line(md, $"- Target: ours ≥ 1.0× the built-in with every feature on (aim 1.3×): tokens/s "
+                + $"{Ratio(Get(o, "tokens_per_s"), Get(b, "tokens_per_s"))}, {Verdict(Get(o, "tokens_per_s") >= Get(b, "tokens_per_s"))}"
+                + $"{(Get(o, "tokens_per_s") >= 1.3 * Get(b, "tokens_per_s") ? " (the 1.3× aim holds too)" : string.Empty)}; counted in events it "
+                + $"is {Ratio(Get(o, "events_per_s"), Get(b, "events_per_s"))}, because each of our events carries "
+                + $"{Number(TokensPerEvent(o), 1)} tokens.");
+        }
+
+        if (sat.TryGetValue("ours", out o) && sat.TryGetValue("fastapi", out var f))
+        {
+            Line(md, $"- Target: ours ≥ 20× FastAPI/uvicorn: tokens/s {Ratio(Get(o, "tokens_per_s"), Get(f, "tokens_per_s"))}, "
+                + $"{Verdict(Get(o, "tokens_per_s") >= 20 * Get(f, "tokens_per_s"))}; in events/s "
+                + $"{Ratio(Get(o, "events_per_s"), Get(f, "events_per_s"))} (the built-in itself is "
+                + $"{Ratio(BenchmarkResults.Number(b, "events_per_s"), Get(f, "events_per_s"))} FastAPI).");
+        }
+
+        Line(md, string.Empty);
+        BenchmarkPlots.Throughput([.. peers.Select(p => (p, ThroughputPoints(results, p)))], Path.Combine(plots, "throughput.png"));
+        Line(md, "![Throughput against concurrency](benchmarks/throughput.png)\n");
+        Line(md, "| concurrency | " + string.Join(" | ", peers.Select(p => $"{p} tokens/s")) + " | ours vs built-in |");
+        Line(md, "|---:|" + string.Concat(Enumerable.Repeat("---:|", peers.Count + 1)));
+        foreach (int c in Concurrencies)
+        {
+            var row = peers.ToDictionary(p => p, p => results.Load($"{p}-saturation-{c}"));
+            Line(md, $"| {c} | " + string.Join(" | ", peers.Select(p => row[p] is { } r ? Number(Get(r, "tokens_per_s")) : Missing))
+                + $" | {Ratio(BenchmarkResults.Number(row.GetValueOrDefault("ours"), "tokens_per_s"), BenchmarkResults.Number(row.GetValueOrDefault("builtin"), "tokens_per_s"))} |");
+        }
+
+        Line(md, string.Empty);
+    }
+
+    private static string SaturationRow(string server, JsonObject r, string spread, JsonObject? b) =>
+        $"| {server} | {Number(Get(r, "tokens_per_s"))} | {spread} | {Ratio(Get(r, "tokens_per_s"), BenchmarkResults.Number(b, "tokens_per_s"))} "
+        + $"| {Number(Get(r, "events_per_s"))} | {Ratio(Get(r, "events_per_s"), BenchmarkResults.Number(b, "events_per_s"))} "
+        + $"| {Number(TokensPerEvent(r), 2)} | {Number(BenchmarkResults.Number(r, "itl_ms.p99"), 3)} | {Int(r, "errors")} |";
+
+    private static void TimeToFirstToken(StringBuilder md, BenchmarkResults results, List<string> peers)
+    {
+        Line(md, "## Time to first token with an instant backend\n");
+        Line(md, "The backend yields its token at once, so this is what the serving stack adds: request parsing, the first "
+            + "write and flush, and the client's read.\n");
+        Line(md, "| server | 1 stream p50 ms | rounds | 1 stream p99 ms | 100 streams p50 ms | rounds | 100 streams p99 ms | p50 vs built-in (1 / 100) |");
+        Line(md, "|---|---:|---:|---:|---:|---:|---:|---:|");
+        double? b1 = BenchmarkResults.Number(results.Load("builtin-ttft-1"), "ttft_ms.p50");
+        double? b100 = BenchmarkResults.Number(results.Load("builtin-ttft-100"), "ttft_ms.p50");
+        foreach (string p in peers)
+        {
+            if (results.Load($"{p}-ttft-1") is not { } t1 || results.Load($"{p}-ttft-100") is not { } t100)
+            {
+                continue;
+            }
+
+            Line(md, $"| {p} | {Number(Get(t1, "ttft_ms.p50"), 3)} | {results.Spread($"{p}-ttft-1")} | {Number(Get(t1, "ttft_ms.p99"), 3)} "
+                + $"| {Number(Get(t100, "ttft_ms.p50"), 2)} | {results.Spread($"{p}-ttft-100")} | {Number(Get(t100, "ttft_ms.p99"), 2)} "
+                + $"| {Ratio(Get(t1, "ttft_ms.p50"), b1)} / {Ratio(Get(t100, "ttft_ms.p50"), b100)} |");
+        }
+
+        Line(md, string.Empty);
+    }
+
+    private static void OpenStreams(StringBuilder md, BenchmarkResults results, List<string> peers, string plots)
+    {
+        Line(md, "## Open streams at 20 tokens/s each\n");
+        Line(md, "Every stream gets a token every 50 ms; the load ramps from 100 to 10,000 open streams (each step opens its "
+            + $"streams over a second per thousand, then holds them for 10 s). A step passes while the median round's p99 gap "
+            + $"between tokens stays within {GapLimitMs:0} ms (the interval + 10 ms); a server's ramp stops at its first step "
+            + "that fails. Cells give that p99 and, in brackets, the rounds' smallest and largest; every step runs on a freshly "
+            + "started server. Memory per open stream is measured apart, with streams at 1 token/s so that no server falls "
+            + "behind and buffers: the slope of the server's peak resident memory between "
+            + string.Join(" and ", results.MemorySteps(peers[0]).Select(n => n.ToString("N0", CultureInfo.InvariantCulture)))
+            + " open streams, each count on a fresh server (so the growth any fresh process pays cancels out).\n");
+        var steps = results.StreamSteps();
+        Line(md, "| server | largest passing count | " + string.Join(" | ", steps.Select(n => $"p99 gap at {n.ToString("N0", CultureInfo.InvariantCulture)}")) + " | KiB per open stream |");
+        Line(md, "|---|---:|" + string.Concat(Enumerable.Repeat("---:|", steps.Count + 1)));
+        foreach (string p in peers)
+        {
+            int? best = null;
+            var cells = new List<string>();
+            foreach (int n in steps)
+            {
+                if (results.Load($"{p}-streams-{n}") is not { } r)
+                {
+                    cells.Add(Missing);
+                    continue;
+                }
+
+                double? p99 = BenchmarkResults.Number(r, "itl_ms.p99");
+                bool ok = p99 <= GapLimitMs && Int(r, "errors") == 0;
+                string range = results.Spread($"{p}-streams-{n}");
+                cells.Add($"{Number(p99)} ms{(range.Length > 0 ? $" ({range})" : string.Empty)}{(ok ? string.Empty : " ✗")}");
+                if (ok)
+                {
+                    best = n;
+                }
+            }
+
+            Line(md, $"| {p} | {(best is { } count ? count.ToString("N0", CultureInfo.InvariantCulture) : "none")} | "
+                + string.Join(" | ", cells) + $" | {Number(results.MemoryPerStream(p))} |");
+        }
+
+        Line(md, string.Empty);
+        int step = steps.Where(n => peers.All(p => results.Load($"{p}-streams-{n}") is not null)).DefaultIfEmpty().Max();
+        if (step > 0)
+        {
+            BenchmarkPlots.Gaps(step, [.. peers.Select(p => (p, GapHistogram(results.Load($"{p}-streams-{step}")!)))], Path.Combine(plots, "gaps.png"));
+            Line(md, $"![Inter-token gap distribution at {step.ToString("N0", CultureInfo.InvariantCulture)} streams](benchmarks/gaps.png)\n");
+        }
+    }
+
+    private static void Storm(StringBuilder md, BenchmarkResults results, List<string> peers)
+    {
+        Line(md, "## Disconnect storm\n");
+        Line(md, "Streams at 20 tokens/s, each aborted by the client right after its first token. Cancellation latency is the "
+            + "time from the client's abort to the moment the server's token loop stopped (both read the same monotonic "
+            + "clock); \"left running\" counts generations still active once the storm is over. 1,000 streams connect, get a "
+            + "token and go away at once, over and over: every server's one core is saturated by the churn (see its TTFT), so "
+            + "the latencies are mostly queueing, and what must hold is that every generation stops.\n");
+        Line(md, "| server | aborted streams | TTFT p50 ms | cancel p50 ms | cancel p99 ms | rounds | cancel max ms | without a stop record | left running | errors |");
+        Line(md, "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+        foreach (string p in peers)
+        {
+            if (results.Load($"{p}-storm") is not { } r)
+            {
+                continue;
+            }
+
+            Line(md, $"| {p} | {Text(r, "requests_aborted")} | {Number(BenchmarkResults.Number(r, "ttft_ms.p50"), 1)} "
+                + $"| {Number(BenchmarkResults.Number(r, "cancel_ms.p50"), 2)} | {Number(BenchmarkResults.Number(r, "cancel_ms.p99"), 2)} | "
+                + $"{results.Spread($"{p}-storm")} | "
+                + $"{Number(BenchmarkResults.Number(r, "cancel_ms.max"), 2)} | {Text(r, "cancel_unmatched")} | {Text(r, "left_running")} | {Int(r, "errors")} |");
+        }
+
+        Line(md, string.Empty);
+    }
+
+    private static void Reading(StringBuilder md)
+    {
+        Line(md, "## Reading the figures\n");
+        Line(md, "- **events/s** counts SSE events that carry content; **tokens/s** counts `usage.completion_tokens`. They "
+            + "differ only when a server merges deltas for a slow client (OpenAiStreaming does past 64 queued deltas).");
+        Line(md, "- Gaps are measured by the client between successive content events, so they include the client's own "
+            + "scheduling; the same client measures every server.");
+        Line(md, "- At 20 tokens/s the cost is one timer wake-up, one write and one flush per token on every server, so a few "
+            + "hundred streams bring one core near its limit whatever the stack. There OpenAiStreaming pays one thread-pool "
+            + "hop per token more than the others: the pump hands each token from the model's task to the response's task, "
+            + "so that a model loop never runs an HTTP write itself (a batch loop serving 256 sequences would otherwise do "
+            + "256 writes per step). That hop is what separates it from the built-in at the step where both fail.");
+        Line(md, "- The raw results (one JSON per run and round, in the load generator's format, and `NAME.json` for the median "
+            + "round) are in `benchmarks/results/` after a run.");
+    }
+
+    /// <summary>The server's tokens/s at each saturation concurrency it has a result for.</summary>
+    private static IReadOnlyList<(int Concurrency, double TokensPerS)> ThroughputPoints(BenchmarkResults results, string peer)
+    {
+        var points = new List<(int, double)>();
+        foreach (int c in Concurrencies)
+        {
+            if (BenchmarkResults.Number(results.Load($"{peer}-saturation-{c}"), "tokens_per_s") is { } tokensPerS)
+            {
+                points.Add((c, tokensPerS));
+            }
+        }
+
+        return points;
+    }
+
+    /// <summary>A result's <c>itl_histogram</c>: (upper bound ms, count) pairs.</summary>
+    private static IReadOnlyList<(double UpperBoundMs, long Count)> GapHistogram(JsonObject result) =>
+        [.. result["itl_histogram"]!.AsArray().Select(pair => (pair![0]!.GetValue<double>(), pair[1]!.GetValue<long>()))];
+
+    private static void Line(StringBuilder md, string text) => md.Append(text).Append('\n');
+
+    /// <summary>A figure every load-generator result has.</summary>
+    private static double Get(JsonObject result, string key) =>
+        BenchmarkResults.Number(result, key) ?? throw new InvalidDataException($"a result lacks {key}");
+
+    private static long Int(JsonObject result, string key) => (long)Get(result, key);
+
+    /// <summary>A count the load generator may leave null (no peer statistics), as written or as a dash.</summary>
+    private static string Text(JsonObject result, string key) =>
+        BenchmarkResults.Number(result, key) is { } value ? ((long)value).ToString(CultureInfo.InvariantCulture) : Missing;
+
+    private static double TokensPerEvent(JsonObject result) => Get(result, "tokens") / Math.Max(Get(result, "events"), 1);
+}

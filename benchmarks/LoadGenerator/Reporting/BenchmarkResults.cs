@@ -1,0 +1,143 @@
+using System.Globalization;
+using System.Text.Json.Nodes;
+using System.Text.RegularExpressions;
+
+namespace OpenAiStreaming.LoadGenerator.Reporting;
+
+/// <summary>
+/// The folder <c>benchmarks/run.sh</c> fills: one load-generator JSON per run and round (<c>NAME.rN.json</c>), the
+/// median round of each (<c>NAME.json</c>, with <c>NAME.rounds.json</c> listing every round's value), the CPU steal
+/// of each run (<c>NAME.steal</c>, per mille), runs set aside for steal (<c>NAME.stolenN.json</c>) and the peak memory
+/// of the memory runs (<c>NAME.rss.json</c>).
+/// </summary>
+public sealed partial class BenchmarkResults
+{
+    private readonly Dictionary<string, JsonObject?> _loaded = new(StringComparer.Ordinal);
+
+    /// <summary>Reads results from <paramref name="folder"/>.</summary>
+    /// <param name="folder">The results folder.</param>
+    public BenchmarkResults(string folder)
+    {
+        ArgumentNullException.ThrowIfNull(folder);
+        Folder = folder;
+    }
+
+    /// <summary>The results folder.</summary>
+    public string Folder { get; }
+
+    /// <summary>The JSON object in <c>NAME.json</c>, or null when there is none.</summary>
+    /// <param name="name">The run's name, e.g. <c>ours-saturation-64</c> or <c>ours-memory-500.rss</c>.</param>
+    /// <returns>The object, read once and kept.</returns>
+    public JsonObject? Load(string name)
+    {
+        if (!_loaded.TryGetValue(name, out var result))
+        {
+            string path = Path.Combine(Folder, name + ".json");
+            result = File.Exists(path) ? JsonNode.Parse(File.ReadAllText(path))?.AsObject() : null;
+            _loaded[name] = result;
+        }
+
+        return result;
+    }
+
+    /// <summary>A number at a dotted <paramref name="key"/> of a result, such as <c>itl_ms.p99</c>.</summary>
+    /// <param name="result">A result, or null.</param>
+    /// <param name="key">Property names joined by dots.</param>
+    /// <returns>The number, or null when the result, a property on the way or the number is missing or null.</returns>
+    public static double? Number(JsonNode? result, string key)
+    {
+        ArgumentNullException.ThrowIfNull(key);
+        foreach (string part in key.Split('.'))
+        {
+            result = result is JsonObject o ? o[part] : null;
+        }
+
+        return result is JsonValue value && value.TryGetValue(out double number) ? number : null;
+    }
+
+    /// <summary>The smallest and largest of the rounds' values of <paramref name="name"/>, as "a–b".</summary>
+    /// <param name="name">The run's name without its round.</param>
+    /// <returns>The range, or an empty string when there were fewer than two rounds.</returns>
+    public string Spread(string name)
+    {
+        string path = Path.Combine(Folder, name + ".rounds.json");
+        if (!File.Exists(path))
+        {
+            return string.Empty;
+        }
+
+        var values = JsonNode.Parse(File.ReadAllText(path))!["values"]!.AsArray()
+            .Where(v => v is not null)
+            .Select(v => v!.GetValue<double>())
+            .ToList();
+        return values.Count < 2 ? string.Empty : $"{MarkdownFormat.Number(values.Min())}–{MarkdownFormat.Number(values.Max())}";
+    }
+
+    /// <summary>How many rounds the first peer's saturation at 64 streams ran: the number of rounds of the whole run.</summary>
+    /// <param name="peer">The peer.</param>
+    /// <returns>The count.</returns>
+    public int Rounds(string peer) => FileNames().Count(f => RoundFile().Match(f) is { Success: true } m && m.Groups[1].Value == $"{peer}-saturation-64");
+
+    /// <summary>Runs that were set aside for CPU steal and run again.</summary>
+    /// <returns>The count.</returns>
+    public int RepeatedRuns() => FileNames().Count(f => StolenFile().IsMatch(f));
+
+    /// <summary>The median and the largest CPU steal, per mille, of every measured round.</summary>
+    /// <returns>Both, or nulls when no steal was recorded.</returns>
+    public (int? Median, int? Max) Steal()
+    {
+        var values = FileNames()
+            .Where(f => StealFile().IsMatch(f))
+            .Select(f => File.ReadAllText(Path.Combine(Folder, f)).Trim())
+            .Select(text => text.Length == 0 ? 0 : int.Parse(text, CultureInfo.InvariantCulture))
+            .Order()
+            .ToList();
+        return values.Count == 0 ? (null, null) : (values[values.Count / 2], values[^1]);
+    }
+
+    /// <summary>The stream counts of the concurrency ramp that have a median result, in order.</summary>
+    /// <returns>The counts.</returns>
+    public IReadOnlyList<int> StreamSteps() =>
+        [.. FileNames().Select(f => StreamsFile().Match(f)).Where(m => m.Success).Select(m => Int(m.Groups[1].Value)).Distinct().Order()];
+
+    /// <summary>The stream counts of <paramref name="peer"/>'s memory runs, in order.</summary>
+    /// <param name="peer">The peer.</param>
+    /// <returns>The counts.</returns>
+    public IReadOnlyList<int> MemorySteps(string peer) =>
+        [.. FileNames().Select(f => MemoryFile().Match(f)).Where(m => m.Success && m.Groups[1].Value == peer).Select(m => Int(m.Groups[2].Value)).Order()];
+
+    /// <summary>KiB of peak resident memory per open stream: the slope between the fewest and the most open streams.</summary>
+    /// <param name="peer">The peer.</param>
+    /// <returns>The slope, or null with fewer than two memory runs.</returns>
+    public double? MemoryPerStream(string peer)
+    {
+        var steps = MemorySteps(peer);
+        if (steps.Count < 2)
+        {
+            return null;
+        }
+
+        double first = Number(Load($"{peer}-memory-{steps[0]}.rss"), "peak_rss_kib") ?? 0;
+        double last = Number(Load($"{peer}-memory-{steps[^1]}.rss"), "peak_rss_kib") ?? 0;
+        return (last - first) / (steps[^1] - steps[0]);
+    }
+
+    private IEnumerable<string> FileNames() => Directory.EnumerateFiles(Folder).Select(Path.GetFileName).OfType<string>();
+
+    private static int Int(string digits) => int.Parse(digits, CultureInfo.InvariantCulture);
+
+    [GeneratedRegex(@"^(.+)\.r\d+\.json$")]
+    private static partial Regex RoundFile();
+
+    [GeneratedRegex(@"\.stolen\d+\.json$")]
+    private static partial Regex StolenFile();
+
+    [GeneratedRegex(@"\.r\d+\.steal$")]
+    private static partial Regex StealFile();
+
+    [GeneratedRegex(@"-streams-(\d+)\.json$")]
+    private static partial Regex StreamsFile();
+
+    [GeneratedRegex(@"^(.+)-memory-(\d+)\.rss\.json$")]
+    private static partial Regex MemoryFile();
+}

@@ -1,0 +1,100 @@
+using System.Text.Json.Nodes;
+using OpenAiStreaming.LoadGenerator.Reporting;
+
+namespace OpenAiStreaming.LoadGenerator.Tests.Reporting;
+
+public sealed class BenchmarkResultsTests : IDisposable
+{
+    private readonly ResultsFolder _folder = new();
+
+    public void Dispose() => _folder.Dispose();
+
+    [Fact]
+    public void Number_DottedPath_NullWhereAnythingIsMissing()
+    {
+        var result = JsonNode.Parse("""{"itl_ms":{"p99":54.5},"cancel_ms":null,"errors":0}""");
+
+        Assert.Equal(54.5, BenchmarkResults.Number(result, "itl_ms.p99"));
+        Assert.Equal(0, BenchmarkResults.Number(result, "errors"));
+        Assert.Null(BenchmarkResults.Number(result, "cancel_ms.p99"));
+        Assert.Null(BenchmarkResults.Number(result, "ttft_ms.p50"));
+        Assert.Null(BenchmarkResults.Number(null, "errors"));
+    }
+
+    [Fact]
+    public void Load_MissingRun_Null()
+    {
+        _folder.Run("ours-ttft-1", tokens: 5);
+        var results = new BenchmarkResults(_folder.Path);
+
+        Assert.Equal(5, BenchmarkResults.Number(results.Load("ours-ttft-1"), "tokens_per_s"));
+        Assert.Null(results.Load("ours-ttft-100"));
+    }
+
+    [Fact]
+    public void Spread_SmallestToLargestRound_EmptyForOneRound()
+    {
+        _folder.Write("a.rounds.json", """{"key":"itl_ms.p99","values":[54.0,null,1057.4,55.25]}""");
+        _folder.Write("b.rounds.json", """{"key":"itl_ms.p99","values":[54.0]}""");
+        var results = new BenchmarkResults(_folder.Path);
+
+        Assert.Equal("54.0–1,057", results.Spread("a"));
+        Assert.Equal(string.Empty, results.Spread("b"));
+        Assert.Equal(string.Empty, results.Spread("c"));
+    }
+
+    [Fact]
+    public void Steal_MedianAndWorstOfTheRounds_NotOfTheMedianCopies()
+    {
+        _folder.Write("a.r1.steal", "5\n");
+        _folder.Write("a.r2.steal", "15");
+        _folder.Write("b.r1.steal", "");
+        _folder.Write("a.steal", "99");
+        var results = new BenchmarkResults(_folder.Path);
+
+        using var empty = new ResultsFolder();
+
+        Assert.Equal((5, 15), results.Steal());
+        Assert.Equal((null, null), new BenchmarkResults(empty.Path).Steal());
+    }
+
+    [Fact]
+    public void RoundsAndRepeatedRuns_CountedFromFileNames()
+    {
+        _folder.Run("ours-saturation-64.r1");
+        _folder.Run("ours-saturation-64.r2");
+        _folder.Run("ours-saturation-64");
+        _folder.Run("ours-saturation-640.r1");
+        _folder.Run("ours-storm.r1.stolen1");
+        _folder.Run("ours-storm.r1.stolen2");
+        var results = new BenchmarkResults(_folder.Path);
+
+        Assert.Equal(2, results.Rounds("ours"));
+        Assert.Equal(0, results.Rounds("builtin"));
+        Assert.Equal(2, results.RepeatedRuns());
+    }
+
+    [Fact]
+    public void StreamSteps_MedianRunsOnly_InOrder()
+    {
+        _folder.Run("ours-streams-500");
+        _folder.Run("builtin-streams-100");
+        _folder.Run("ours-streams-100");
+        _folder.Run("ours-streams-1000.r1");
+
+        Assert.Equal([100, 500], new BenchmarkResults(_folder.Path).StreamSteps());
+    }
+
+    [Fact]
+    public void MemoryPerStream_SlopeBetweenFewestAndMostStreams()
+    {
+        _folder.Write("ours-memory-2500.rss.json", """{"baseline_rss_kib": 50000, "peak_rss_kib": 130000, "streams": 2500}""");
+        _folder.Write("ours-memory-500.rss.json", """{"baseline_rss_kib": 50000, "peak_rss_kib": 80000, "streams": 500}""");
+        _folder.Write("builtin-memory-500.rss.json", """{"peak_rss_kib": 1}""");
+        var results = new BenchmarkResults(_folder.Path);
+
+        Assert.Equal([500, 2500], results.MemorySteps("ours"));
+        Assert.Equal(25, results.MemoryPerStream("ours"));
+        Assert.Null(results.MemoryPerStream("builtin"));
+    }
+}
