@@ -61,6 +61,9 @@ public sealed class TokenPump<T> : IAsyncDisposable
     private readonly int _capacity;
     private readonly long _maxBufferedBytes;
 
+    /// <summary>Where idle deadlines and the idle timer read time.</summary>
+    private readonly TimeProvider _timeProvider;
+
     /// <summary>Linked to the caller's token; cancelled by <see cref="Cancel"/>, an overflow, and <see cref="DisposeAsync"/>.</summary>
     private readonly CancellationTokenSource _cts;
 
@@ -74,7 +77,7 @@ public sealed class TokenPump<T> : IAsyncDisposable
     /// </summary>
     private ITimer? _idleTimer;
 
-    /// <summary>When <see cref="_idleTimer"/> fires (<see cref="Stopwatch"/> ticks), or <see cref="long.MaxValue"/> when disarmed.</summary>
+    /// <summary>When <see cref="_idleTimer"/> fires (<see cref="TimeProvider.GetTimestamp"/> ticks), or <see cref="long.MaxValue"/> when disarmed.</summary>
     private long _idleTimerDue = long.MaxValue;
 
     /// <summary>The consumer's token, registered once to ring the bell when cancelled, and its registration.</summary>
@@ -87,7 +90,9 @@ public sealed class TokenPump<T> : IAsyncDisposable
         options ??= new TokenPumpOptions();
         ArgumentOutOfRangeException.ThrowIfLessThan(options.Capacity, 1, nameof(options));
         ArgumentOutOfRangeException.ThrowIfLessThan(options.MaxBufferedBytes, 1, nameof(options));
+        ArgumentNullException.ThrowIfNull(options.TimeProvider, nameof(options));
         _merger = merger;
+        _timeProvider = options.TimeProvider;
         _capacity = options.Capacity;
         _maxBufferedBytes = options.MaxBufferedBytes;
         _cts = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
@@ -282,7 +287,7 @@ public sealed class TokenPump<T> : IAsyncDisposable
     private async ValueTask<PumpSignal> WaitCoreAsync(TimeSpan idleTimeout, CancellationToken cancellationToken)
     {
         bool idle = idleTimeout > TimeSpan.Zero && idleTimeout != Timeout.InfiniteTimeSpan;
-        long deadline = idle ? Stopwatch.GetTimestamp() + (long)(idleTimeout.TotalSeconds * Stopwatch.Frequency) : long.MaxValue;
+        long deadline = idle ? _timeProvider.GetTimestamp() + (long)(idleTimeout.TotalSeconds * _timeProvider.TimestampFrequency) : long.MaxValue;
         if (cancellationToken != _waitToken)
         {
             // The bell is waited on without a token, so the channel reuses its one waiter instead of allocating one per
@@ -317,7 +322,7 @@ public sealed class TokenPump<T> : IAsyncDisposable
             cancellationToken.ThrowIfCancellationRequested();
             if (idle)
             {
-                long now = Stopwatch.GetTimestamp();
+                long now = _timeProvider.GetTimestamp();
                 if (now >= deadline)
                 {
                     return PumpSignal.Idle;
@@ -336,7 +341,7 @@ public sealed class TokenPump<T> : IAsyncDisposable
     /// <summary>Arms the idle timer to ring the bell at <paramref name="deadline"/>.</summary>
     private void ArmIdleTimer(long now, long deadline)
     {
-        _idleTimer ??= TimeProvider.System.CreateTimer(
+        _idleTimer ??= _timeProvider.CreateTimer(
             static state =>
             {
                 var pump = (TokenPump<T>)state!;
@@ -345,7 +350,7 @@ public sealed class TokenPump<T> : IAsyncDisposable
             },
             this, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
         Volatile.Write(ref _idleTimerDue, deadline);
-        _idleTimer.Change(Stopwatch.GetElapsedTime(now, deadline) + TimeSpan.FromTicks(1), Timeout.InfiniteTimeSpan);
+        _idleTimer.Change(_timeProvider.GetElapsedTime(now, deadline) + TimeSpan.FromTicks(1), Timeout.InfiniteTimeSpan);
     }
 
     /// <summary>Takes the oldest ready delta without waiting.</summary>

@@ -1,4 +1,5 @@
 using System.Runtime.CompilerServices;
+using Microsoft.Extensions.Time.Testing;
 
 namespace OpenAiStreaming.Pump.Tests;
 
@@ -52,6 +53,21 @@ public class TokenPumpTests
         Assert.True(pump.TryRead(out int second));
         Assert.Equal(2, second);
         Assert.Equal(PumpSignal.Completed, await WaitSignalAsync(pump, WaitLimit, ct));
+    }
+
+    [Fact]
+    public async Task WaitAsync_FakeTimeReachesIdleTimeout_IdleOnlyThen()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        var time = new FakeTimeProvider();
+        await using var pump = TokenPump<int>.Create(Int32Merger.Instance, new TokenPumpOptions { TimeProvider = time }, ct);
+
+        var pending = pump.WaitAsync(TimeSpan.FromSeconds(15), ct).AsTask();
+        time.Advance(TimeSpan.FromSeconds(15) - TimeSpan.FromTicks(1));
+        Assert.False(pending.IsCompleted);
+        time.Advance(TimeSpan.FromTicks(2));
+
+        Assert.Equal(PumpSignal.Idle, await pending.WaitAsync(WaitLimit, ct));
     }
 
     [Theory]
@@ -219,6 +235,13 @@ public class TokenPumpTests
     {
         Assert.Throws<ArgumentOutOfRangeException>(() => TokenPump<int>.Create(
             Int32Merger.Instance, new TokenPumpOptions { MaxBufferedBytes = maxBufferedBytes }, TestContext.Current.CancellationToken));
+    }
+
+    [Fact]
+    public void Create_NullTimeProvider_Throws()
+    {
+        Assert.Throws<ArgumentNullException>(() => TokenPump<int>.Create(
+            Int32Merger.Instance, new TokenPumpOptions { TimeProvider = null! }, TestContext.Current.CancellationToken));
     }
 
     [Fact]
