@@ -284,17 +284,14 @@ public sealed class TokenPump<T> : IAsyncDisposable
         {
             // Outside the lock: cancellation runs the producer's callbacks.
             _cts.Cancel();
-            _doorbell.Writer.TryWrite(true);
-            return false;
         }
-
-        if (merge)
+        else if (merge)
         {
             MergeIntoTail(pending!, delta, size);
         }
 
         _doorbell.Writer.TryWrite(true);
-        return true;
+        return !overflowed;
     }
 
     /// <summary>
@@ -351,8 +348,9 @@ public sealed class TokenPump<T> : IAsyncDisposable
 
     /// <summary>
     /// Ends the stream. Deltas already written are still delivered, then the consumer sees the end or the error.
-    /// After <see cref="ProducerToken"/> is cancelled the end is always an <see cref="OperationCanceledException"/>:
-    /// a producer that stopped because it was cancelled must not look finished.
+    /// After <see cref="ProducerToken"/> is cancelled an end without an error is an
+    /// <see cref="OperationCanceledException"/>: a producer that stopped because it was cancelled must not look
+    /// finished. The first end wins; later calls do nothing.
     /// </summary>
     /// <param name="error">Why the producer failed, or null when it finished.</param>
     public void Complete(Exception? error = null)
