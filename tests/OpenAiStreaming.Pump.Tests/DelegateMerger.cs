@@ -1,6 +1,6 @@
 namespace OpenAiStreaming.Pump.Tests;
 
-/// <summary>Merges as a test scripts it (to block, refuse, throw or call back), sizes one byte a char, and counts the sizing calls.</summary>
+/// <summary>Merges as a test scripts it (to throw or call back into the pump), sizes one byte a char, and counts the sizing calls.</summary>
 /// <param name="tryMerge">What <see cref="TryMerge"/> does.</param>
 internal sealed class DelegateMerger(Func<TextDelta, TextDelta, bool> tryMerge) : IDeltaMerger<TextDelta>
 {

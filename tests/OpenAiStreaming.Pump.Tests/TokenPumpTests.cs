@@ -867,19 +867,11 @@ public class TokenPumpTests
     public async Task TryWrite_MergerRunning_ConsumerReadsEarlierDeltasButNotTheTail()
     {
         var ct = TestContext.Current.CancellationToken;
-        using var gate = new ManualResetEventSlim();
-        var entered = NewSignal();
-        var merger = new DelegateMerger((pending, next) =>
-        {
-            entered.TrySetResult();
-            gate.Wait(WaitLimit, ct);
-            return TextDeltaMerger.Instance.TryMerge(pending, next);
-        });
+        using var merger = new GatedMerger(merges: true);
         await using var pump = TokenPump<TextDelta>.Create(merger, new TokenPumpOptions { Capacity = 2 }, ct);
         Assert.True(pump.TryWrite(new TextDelta("a")));
         Assert.True(pump.TryWrite(new TextDelta("b")));
-        var writer = Task.Run(() => pump.TryWrite(new TextDelta("c")), ct);
-        await entered.Task.WaitAsync(WaitLimit, ct);
+        var writer = await WriteIntoMergerAsync(pump, merger, "c", ct);
 
         // The merger is still running: each of these takes the pump's lock, so none could return if it held it.
         Assert.Equal(3, pump.BufferedBytes);
@@ -889,7 +881,7 @@ public class TokenPumpTests
         var wait = pump.WaitAsync(Timeout.InfiniteTimeSpan, ct).AsTask();
         Assert.False(wait.IsCompleted);
 
-        gate.Set();
+        merger.Open();
         Assert.True(await writer.WaitAsync(WaitLimit, ct));
         Assert.Equal(PumpSignal.Data, await wait.WaitAsync(WaitLimit, ct));
         Assert.Equal(["bc"], Drain(pump));
@@ -901,24 +893,16 @@ public class TokenPumpTests
     public async Task TryWrite_MergerRefusesWhileConsumerDrains_QueuedApartWithBytesInOrder()
     {
         var ct = TestContext.Current.CancellationToken;
-        using var gate = new ManualResetEventSlim();
-        var entered = NewSignal();
-        var merger = new DelegateMerger((_, _) =>
-        {
-            entered.TrySetResult();
-            gate.Wait(WaitLimit, ct);
-            return false;
-        });
+        using var merger = new GatedMerger(merges: false);
         await using var pump = TokenPump<TextDelta>.Create(merger, new TokenPumpOptions { Capacity = 1 }, ct);
         Assert.True(pump.TryWrite(new TextDelta("ab")));
-        var writer = Task.Run(() => pump.TryWrite(new TextDelta("cde")), ct);
-        await entered.Task.WaitAsync(WaitLimit, ct);
+        var writer = await WriteIntoMergerAsync(pump, merger, "cde", ct);
 
         // The only delta is the one being merged into: not the consumer's yet.
         Assert.False(pump.TryRead(out _));
         Assert.Equal(5, pump.BufferedBytes);
 
-        gate.Set();
+        merger.Open();
         Assert.True(await writer.WaitAsync(WaitLimit, ct));
         Assert.True(pump.TryRead(out var first));
         Assert.Equal(("ab", 3L), (first.Text.ToString(), pump.BufferedBytes));
@@ -932,25 +916,17 @@ public class TokenPumpTests
     public async Task Cancel_PushPumpWhileMerging_ConsumerGetsMergedDeltaBeforeTheEnd()
     {
         var ct = TestContext.Current.CancellationToken;
-        using var gate = new ManualResetEventSlim();
-        var entered = NewSignal();
-        var merger = new DelegateMerger((pending, next) =>
-        {
-            entered.TrySetResult();
-            gate.Wait(WaitLimit, ct);
-            return TextDeltaMerger.Instance.TryMerge(pending, next);
-        });
+        using var merger = new GatedMerger(merges: true);
         await using var pump = TokenPump<TextDelta>.Create(merger, new TokenPumpOptions { Capacity = 1 }, ct);
         Assert.True(pump.TryWrite(new TextDelta("a")));
-        var writer = Task.Run(() => pump.TryWrite(new TextDelta("b")), ct);
-        await entered.Task.WaitAsync(WaitLimit, ct);
+        var writer = await WriteIntoMergerAsync(pump, merger, "b", ct);
 
         pump.Cancel();
 
         // Ended, but the merge in flight still delivers: the end must wait for it.
         var wait = pump.WaitAsync(Timeout.InfiniteTimeSpan, ct).AsTask();
         Assert.False(wait.IsCompleted);
-        gate.Set();
+        merger.Open();
         Assert.True(await writer.WaitAsync(WaitLimit, ct));
         Assert.Equal(PumpSignal.Data, await wait.WaitAsync(WaitLimit, ct));
         Assert.Equal(["ab"], Drain(pump));
@@ -1183,6 +1159,14 @@ public class TokenPumpTests
         }
 
         return items;
+    }
+
+    /// <summary>Writes <paramref name="text"/> on another thread and returns once that write is stopped inside the merger.</summary>
+    private static async Task<Task<bool>> WriteIntoMergerAsync(TokenPump<TextDelta> pump, GatedMerger merger, string text, CancellationToken cancellationToken)
+    {
+        var writer = Task.Run(() => pump.TryWrite(new TextDelta(text)), cancellationToken);
+        await merger.Entered.WaitAsync(WaitLimit, cancellationToken);
+        return writer;
     }
 
     /// <summary>Reads until the end into <paramref name="read"/>, which keeps what came before an error.</summary>
