@@ -993,7 +993,7 @@ public class TokenPumpTests
     [Fact]
     public async Task TryWrite_ConcurrentReaderWithMerges_BytesStayWithinPeakAndLimitAndEndAtZero()
     {
-        // Every write and read asserts the invariants (debug builds, ThrowingDebugProvider); the consumer checks
+        // Every write and read asserts the invariants (debug builds, ThrowingTraceListener); the consumer checks
         // the ones it can see from outside.
         var ct = TestContext.Current.CancellationToken;
         const long Limit = 1 << 20;
