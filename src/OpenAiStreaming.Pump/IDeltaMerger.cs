@@ -4,7 +4,11 @@ namespace OpenAiStreaming.Pump;
 /// Tells a <see cref="TokenPump{T}"/> how to merge deltas that wait for a slow consumer, and how much memory they hold.
 /// </summary>
 /// <typeparam name="T">The delta type.</typeparam>
-/// <remarks>Called by the pump under its lock: keep both methods cheap, and never call back into the pump.</remarks>
+/// <remarks>
+/// Called on the producer's thread from <see cref="TokenPump{T}.TryWrite"/>, outside the pump's lock: the consumer
+/// keeps reading meanwhile, except the delta being merged into. Keep both methods cheap (the producer waits for them),
+/// and never call back into the pump.
+/// </remarks>
 public interface IDeltaMerger<in T>
 {
     /// <summary>Appends <paramref name="next"/> to <paramref name="pending"/> when the two can travel as one delta.</summary>
@@ -14,7 +18,7 @@ public interface IDeltaMerger<in T>
     bool TryMerge(T pending, T next);
 
     /// <summary>The bytes a delta holds while it waits, counted against <see cref="TokenPumpOptions.MaxBufferedBytes"/>.
-    /// A merged delta must count the sum of its parts.</summary>
+    /// Asked once per delta, when it is written; the pump adds up the sizes of merged deltas itself.</summary>
     /// <param name="delta">The delta.</param>
     /// <returns>Its size in bytes.</returns>
     long GetSize(T delta);

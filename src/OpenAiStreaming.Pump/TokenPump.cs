@@ -14,31 +14,66 @@ namespace OpenAiStreaming.Pump;
 /// </summary>
 /// <typeparam name="T">The delta type.</typeparam>
 /// <remarks>
+/// <para>
 /// Producers: <see cref="Start"/> pumps an <see cref="IAsyncEnumerable{T}"/> on its own task; <see cref="Create"/>
-/// leaves <see cref="TryWrite"/> and <see cref="Complete"/> to a host's model loop. One consumer:
-/// <see cref="WaitAsync"/> and <see cref="TryRead"/> are called from one task at a time.
+/// leaves <see cref="TryWrite"/> and <see cref="Complete"/> to a host's model loop, and is then the only queue between
+/// the loop and the response (the loop writes straight into it, with nothing in between to drain).
+/// </para>
+/// <para>
+/// A pushing loop (typically one thread that steps a batch of sequences, one pump each) calls <see cref="TryWrite"/>
+/// for every token of a sequence. It never waits: the pump's lock is held only for its own bookkeeping, never while
+/// the consumer or the merger runs. When <see cref="TryWrite"/> returns false the sequence is over for both sides
+/// (cancelled, completed, or past the byte limit; a cancelled push pump ends for its consumer as soon as
+/// <see cref="ProducerToken"/> fires, with the deltas already written read first): the loop drops the sequence and
+/// need not call anything else. A sequence that finishes ends with <see cref="Complete"/>, one that fails with
+/// <see cref="Complete"/> and the error. One producer at a time per pump; any thread.
+/// </para>
+/// <para>One consumer: <see cref="WaitAsync"/> and <see cref="TryRead"/> are called from one task at a time.</para>
 /// </remarks>
 public sealed class TokenPump<T> : IAsyncDisposable
 {
-    /// <summary>Guards every field below it.</summary>
+    /// <summary>Guards the fields from <see cref="_queue"/> to <see cref="_disposed"/>, and only those.</summary>
+    /// <remarks>
+    /// Invariants whenever the lock is free, asserted in debug builds by <see cref="AssertInvariants"/>:
+    /// <list type="bullet">
+    /// <item><c>_readBytes &lt;= _writtenBytes</c>; what waits, <c>_writtenBytes - _readBytes</c>, is at most
+    /// <see cref="_peakBufferedBytes"/>, which is at most <see cref="_maxBufferedBytes"/>.</item>
+    /// <item>An empty <see cref="_queue"/> has been read to the end (<c>_readBytes == _writtenBytes</c>), has no
+    /// <see cref="_tail"/>, and nothing merges into it; a non-empty one starts where reading stopped (its head's
+    /// offset is <see cref="_readBytes"/>).</item>
+    /// <item><see cref="_error"/> is set only once <see cref="_completed"/> is.</item>
+    /// </list>
+    /// No caller code runs under it: the merger runs between two holds (<see cref="TryWrite"/>), and cancellation,
+    /// whose callbacks are the caller's, after the lock is released.
+    /// </remarks>
     private readonly Lock _lock = new();
 
-    /// <summary>Deltas waiting for the consumer, oldest first.</summary>
-    private readonly Queue<T> _queue = new();
+    /// <summary>
+    /// Deltas waiting for the consumer, oldest first, each with its offset: the bytes written before it. A delta's
+    /// bytes, merged ones included, run from its offset to the next one's (or <see cref="_writtenBytes"/>), so
+    /// reading needs no call to the merger.
+    /// </summary>
+    private readonly Queue<(T Delta, long Offset)> _queue = new();
 
-    /// <summary>The newest queued delta, which absorbs new ones while the queue is at capacity; valid while the queue is not empty.</summary>
+    /// <summary>The newest queued delta, which absorbs new ones while the queue is at capacity; default while the queue is empty.</summary>
     private T? _tail;
 
-    /// <summary>Bytes held by <see cref="_queue"/>, as the merger counts them.</summary>
-    private long _bufferedBytes;
+    /// <summary>True while the producer merges into <see cref="_tail"/> outside the lock: the consumer must not take it yet.</summary>
+    private bool _merging;
 
-    /// <summary>The most bytes ever held at once.</summary>
+    /// <summary>Bytes of every delta accepted so far, merged ones included, as the merger sized them when written.</summary>
+    private long _writtenBytes;
+
+    /// <summary>Of <see cref="_writtenBytes"/>, those the consumer has taken.</summary>
+    private long _readBytes;
+
+    /// <summary>The most bytes ever waiting at once.</summary>
     private long _peakBufferedBytes;
 
     /// <summary>Deltas merged into an earlier one instead of queued.</summary>
     private long _mergedCount;
 
-    /// <summary>True once the producer has finished, failed, or overflowed: nothing more is written.</summary>
+    /// <summary>True once the producer has finished, failed, overflowed, or (push pumps) been cancelled: nothing more is written.</summary>
     private bool _completed;
 
     /// <summary>Why the stream ended, if it failed; thrown to the consumer once the queue is drained.</summary>
@@ -57,15 +92,27 @@ public sealed class TokenPump<T> : IAsyncDisposable
         SingleReader = true,
     });
 
+    /// <summary>Merges and sizes deltas: the caller's code, so never called under <see cref="_lock"/>.</summary>
     private readonly IDeltaMerger<T> _merger;
+
+    /// <summary>How many deltas queue apart before new ones merge into <see cref="_tail"/>; at least 1.</summary>
     private readonly int _capacity;
+
+    /// <summary>The most bytes that may wait; at least 1.</summary>
     private readonly long _maxBufferedBytes;
+
+    /// <summary>Where idle deadlines and the idle timer read time.</summary>
+    private readonly TimeProvider _timeProvider;
 
     /// <summary>Linked to the caller's token; cancelled by <see cref="Cancel"/>, an overflow, and <see cref="DisposeAsync"/>.</summary>
     private readonly CancellationTokenSource _cts;
 
-    /// <summary>The task that pumps an enumerable producer; completed at once for a pushing one. Never faults.</summary>
+    /// <summary>The task that pumps an enumerable producer, set by <see cref="Start"/> before the pump is returned;
+    /// completed at once for a pushing one. Never faults.</summary>
     private Task _producer = Task.CompletedTask;
+
+    // The consumer's fields: touched only by the one consumer (and the idle timer's callback, through Volatile), so
+    // outside the lock.
 
     /// <summary>
     /// Rings the bell when a consumer's idle deadline may have come. Armed only when it is not already due to fire
@@ -74,11 +121,13 @@ public sealed class TokenPump<T> : IAsyncDisposable
     /// </summary>
     private ITimer? _idleTimer;
 
-    /// <summary>When <see cref="_idleTimer"/> fires (<see cref="Stopwatch"/> ticks), or <see cref="long.MaxValue"/> when disarmed.</summary>
+    /// <summary>When <see cref="_idleTimer"/> fires (<see cref="TimeProvider.GetTimestamp"/> ticks), or <see cref="long.MaxValue"/> when disarmed.</summary>
     private long _idleTimerDue = long.MaxValue;
 
-    /// <summary>The consumer's token, registered once to ring the bell when cancelled, and its registration.</summary>
+    /// <summary>The consumer's token, registered once to ring the bell when cancelled.</summary>
     private CancellationToken _waitToken;
+
+    /// <summary>The registration of <see cref="_waitToken"/>.</summary>
     private CancellationTokenRegistration _waitRegistration;
 
     private TokenPump(IDeltaMerger<T> merger, TokenPumpOptions? options, CancellationToken cancellationToken)
@@ -87,15 +136,18 @@ public sealed class TokenPump<T> : IAsyncDisposable
         options ??= new TokenPumpOptions();
         ArgumentOutOfRangeException.ThrowIfLessThan(options.Capacity, 1, nameof(options));
         ArgumentOutOfRangeException.ThrowIfLessThan(options.MaxBufferedBytes, 1, nameof(options));
+        ArgumentNullException.ThrowIfNull(options.TimeProvider, nameof(options));
         _merger = merger;
         _capacity = options.Capacity;
         _maxBufferedBytes = options.MaxBufferedBytes;
+        _timeProvider = options.TimeProvider;
         _cts = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        ProducerToken = _cts.Token;
     }
 
     /// <summary>The token the producer runs under: cancelled with the caller's token, by <see cref="Cancel"/>, when the
     /// consumer falls past the byte limit, and on dispose. A pushing model loop stops the sequence when it fires.</summary>
-    public CancellationToken ProducerToken { get; private set; }
+    public CancellationToken ProducerToken { get; }
 
     /// <summary>Completes when an enumerable producer has finished, whatever the outcome. Never faults.</summary>
     public Task Completion => _producer;
@@ -107,7 +159,7 @@ public sealed class TokenPump<T> : IAsyncDisposable
         {
             lock (_lock)
             {
-                return _bufferedBytes;
+                return _writtenBytes - _readBytes;
             }
         }
     }
@@ -153,7 +205,6 @@ public sealed class TokenPump<T> : IAsyncDisposable
         IAsyncEnumerable<T> items;
         try
         {
-            pump.ProducerToken = pump._cts.Token;
             items = source(pump.ProducerToken);
         }
         catch
@@ -166,7 +217,12 @@ public sealed class TokenPump<T> : IAsyncDisposable
         return pump;
     }
 
-    /// <summary>Creates a pump that a host's model loop writes to with <see cref="TryWrite"/> and ends with <see cref="Complete"/>.</summary>
+    /// <summary>
+    /// Creates a pump that a host's model loop writes to with <see cref="TryWrite"/> and ends with
+    /// <see cref="Complete"/>. Once <see cref="ProducerToken"/> fires the stream is over: the consumer reads what was
+    /// written, then gets an <see cref="OperationCanceledException"/>, whether or not the loop calls
+    /// <see cref="Complete"/>.
+    /// </summary>
     /// <param name="merger">Merges and sizes deltas.</param>
     /// <param name="options">Pump options, or null for the defaults.</param>
     /// <param name="cancellationToken">Cancels <see cref="ProducerToken"/> when cancelled.</param>
@@ -174,7 +230,10 @@ public sealed class TokenPump<T> : IAsyncDisposable
     public static TokenPump<T> Create(IDeltaMerger<T> merger, TokenPumpOptions? options = null, CancellationToken cancellationToken = default)
     {
         var pump = new TokenPump<T>(merger, options, cancellationToken);
-        pump.ProducerToken = pump._cts.Token;
+
+        // No task ends when a pushing loop stops, so the cancellation itself ends the stream: a loop that drops a
+        // cancelled sequence leaves no consumer waiting. The registration lives and dies with _cts.
+        pump.ProducerToken.UnsafeRegister(static state => ((TokenPump<T>)state!).Complete(), pump);
         return pump;
     }
 
@@ -182,39 +241,43 @@ public sealed class TokenPump<T> : IAsyncDisposable
     /// Hands a delta to the consumer without ever waiting. Safe to call from any thread, one producer at a time.
     /// </summary>
     /// <param name="delta">The delta; the pump owns it from now on and may merge later deltas into it.</param>
-    /// <returns>False when the stream is over (completed, cancelled or past its byte limit): stop producing.</returns>
+    /// <returns>False when the stream is over (completed, cancelled or past its byte limit): stop producing; the
+    /// consumer learns the end from the pump.</returns>
     public bool TryWrite(T delta)
     {
+        // Sized before the lock: the delta is still the producer's alone. It is never sized again (see _queue).
+        long size = _merger.GetSize(delta);
+        T? pending = default;
+        bool merge = false;
         bool overflowed = false;
         lock (_lock)
         {
+            Debug.Assert(!_merging, "One producer at a time: the last write is still merging.");
             if (_completed || ProducerToken.IsCancellationRequested)
             {
                 return false;
             }
 
-            long size = _merger.GetSize(delta);
-            if (_bufferedBytes + size > _maxBufferedBytes)
+            if (size > _maxBufferedBytes - (_writtenBytes - _readBytes))
             {
-                _completed = true;
+                _completed = overflowed = true;
                 _error = new TokenPumpOverflowException(_maxBufferedBytes);
-                overflowed = true;
+            }
+            else if (_queue.Count < _capacity)
+            {
+                _queue.Enqueue((delta, _writtenBytes));
+                _tail = delta;
+                Accept(size);
             }
             else
             {
-                if (_queue.Count >= _capacity && _merger.TryMerge(_tail!, delta))
-                {
-                    _mergedCount++;
-                }
-                else
-                {
-                    _queue.Enqueue(delta);
-                    _tail = delta;
-                }
-
-                _bufferedBytes += size;
-                _peakBufferedBytes = Math.Max(_peakBufferedBytes, _bufferedBytes);
+                // The bytes count from now; the merge runs after the lock, the tail held back from the consumer.
+                merge = _merging = true;
+                pending = _tail;
+                Accept(size);
             }
+
+            AssertInvariants();
         }
 
         if (overflowed)
@@ -222,15 +285,72 @@ public sealed class TokenPump<T> : IAsyncDisposable
             // Outside the lock: cancellation runs the producer's callbacks.
             _cts.Cancel();
         }
+        else if (merge)
+        {
+            MergeIntoTail(pending!, delta, size);
+        }
 
         _doorbell.Writer.TryWrite(true);
         return !overflowed;
     }
 
     /// <summary>
+    /// Merges <paramref name="delta"/> into <paramref name="pending"/>, the tail that <see cref="TryWrite"/> reserved,
+    /// outside the lock, because the merger is the caller's code. Nothing else touches <paramref name="pending"/>
+    /// meanwhile: only the producer writes, and while <see cref="_merging"/> is set the consumer cannot take the tail
+    /// (it waits for the bell rung once the merge is over) and does not see the end of the stream.
+    /// </summary>
+    private void MergeIntoTail(T pending, T delta, long size)
+    {
+        bool merged;
+        try
+        {
+            merged = _merger.TryMerge(pending, delta);
+        }
+        catch
+        {
+            lock (_lock)
+            {
+                // As if the write had not happened: its bytes go back and the tail is the consumer's again.
+                _merging = false;
+                _writtenBytes -= size;
+                AssertInvariants();
+            }
+
+            _doorbell.Writer.TryWrite(true);
+            throw;
+        }
+
+        lock (_lock)
+        {
+            _merging = false;
+            if (merged)
+            {
+                _mergedCount++;
+            }
+            else
+            {
+                // Nothing was written since the reservation (one producer), so the delta starts where the tail ends.
+                _queue.Enqueue((delta, _writtenBytes - size));
+                _tail = delta;
+            }
+
+            AssertInvariants();
+        }
+    }
+
+    /// <summary>Counts <paramref name="size"/> more bytes as written; the lock is held.</summary>
+    private void Accept(long size)
+    {
+        _writtenBytes += size;
+        _peakBufferedBytes = Math.Max(_peakBufferedBytes, _writtenBytes - _readBytes);
+    }
+
+    /// <summary>
     /// Ends the stream. Deltas already written are still delivered, then the consumer sees the end or the error.
-    /// After <see cref="ProducerToken"/> is cancelled the end is always an <see cref="OperationCanceledException"/>:
-    /// a producer that stopped because it was cancelled must not look finished.
+    /// After <see cref="ProducerToken"/> is cancelled an end without an error is an
+    /// <see cref="OperationCanceledException"/>: a producer that stopped because it was cancelled must not look
+    /// finished. The first end wins; later calls do nothing.
     /// </summary>
     /// <param name="error">Why the producer failed, or null when it finished.</param>
     public void Complete(Exception? error = null)
@@ -244,6 +364,7 @@ public sealed class TokenPump<T> : IAsyncDisposable
 
             _completed = true;
             _error = error ?? (ProducerToken.IsCancellationRequested ? new OperationCanceledException(ProducerToken) : null);
+            AssertInvariants();
         }
 
         _doorbell.Writer.TryWrite(true);
@@ -265,7 +386,7 @@ public sealed class TokenPump<T> : IAsyncDisposable
         _doorbell.Reader.TryRead(out _);
         lock (_lock)
         {
-            if (_queue.Count > 0)
+            if (HasReadable)
             {
                 return new ValueTask<PumpSignal>(PumpSignal.Data);
             }
@@ -282,7 +403,7 @@ public sealed class TokenPump<T> : IAsyncDisposable
     private async ValueTask<PumpSignal> WaitCoreAsync(TimeSpan idleTimeout, CancellationToken cancellationToken)
     {
         bool idle = idleTimeout > TimeSpan.Zero && idleTimeout != Timeout.InfiniteTimeSpan;
-        long deadline = idle ? Stopwatch.GetTimestamp() + (long)(idleTimeout.TotalSeconds * Stopwatch.Frequency) : long.MaxValue;
+        long deadline = idle ? _timeProvider.GetTimestamp() + (long)(idleTimeout.TotalSeconds * _timeProvider.TimestampFrequency) : long.MaxValue;
         if (cancellationToken != _waitToken)
         {
             // The bell is waited on without a token, so the channel reuses its one waiter instead of allocating one per
@@ -298,12 +419,13 @@ public sealed class TokenPump<T> : IAsyncDisposable
             _doorbell.Reader.TryRead(out _);
             lock (_lock)
             {
-                if (_queue.Count > 0)
+                if (HasReadable)
                 {
                     return PumpSignal.Data;
                 }
 
-                if (_completed)
+                // A merge in flight may still queue its delta: the end comes after it.
+                if (_completed && !_merging)
                 {
                     if (_error is not null)
                     {
@@ -317,7 +439,7 @@ public sealed class TokenPump<T> : IAsyncDisposable
             cancellationToken.ThrowIfCancellationRequested();
             if (idle)
             {
-                long now = Stopwatch.GetTimestamp();
+                long now = _timeProvider.GetTimestamp();
                 if (now >= deadline)
                 {
                     return PumpSignal.Idle;
@@ -336,7 +458,7 @@ public sealed class TokenPump<T> : IAsyncDisposable
     /// <summary>Arms the idle timer to ring the bell at <paramref name="deadline"/>.</summary>
     private void ArmIdleTimer(long now, long deadline)
     {
-        _idleTimer ??= TimeProvider.System.CreateTimer(
+        _idleTimer ??= _timeProvider.CreateTimer(
             static state =>
             {
                 var pump = (TokenPump<T>)state!;
@@ -345,7 +467,7 @@ public sealed class TokenPump<T> : IAsyncDisposable
             },
             this, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
         Volatile.Write(ref _idleTimerDue, deadline);
-        _idleTimer.Change(Stopwatch.GetElapsedTime(now, deadline) + TimeSpan.FromTicks(1), Timeout.InfiniteTimeSpan);
+        _idleTimer.Change(_timeProvider.GetElapsedTime(now, deadline) + TimeSpan.FromTicks(1), Timeout.InfiniteTimeSpan);
     }
 
     /// <summary>Takes the oldest ready delta without waiting.</summary>
@@ -355,21 +477,30 @@ public sealed class TokenPump<T> : IAsyncDisposable
     {
         lock (_lock)
         {
-            if (!_queue.TryDequeue(out delta!))
+            if (!HasReadable)
             {
+                delta = default!;
                 return false;
             }
 
-            _bufferedBytes -= _merger.GetSize(delta);
-            if (_queue.Count == 0)
+            delta = _queue.Dequeue().Delta;
+            if (_queue.TryPeek(out var next))
             {
-                Debug.Assert(_bufferedBytes == 0, "A merger's sizes must add up.");
+                _readBytes = next.Offset;
+            }
+            else
+            {
+                _readBytes = _writtenBytes;
                 _tail = default;
             }
 
+            AssertInvariants();
             return true;
         }
     }
+
+    /// <summary>Whether the consumer may take a delta now: one is queued that no merge is writing into. The lock is held.</summary>
+    private bool HasReadable => _queue.Count > (_merging ? 1 : 0);
 
     /// <summary>Asks the producer to stop. Deltas already written can still be read.</summary>
     public void Cancel() => _cts.Cancel();
@@ -388,6 +519,7 @@ public sealed class TokenPump<T> : IAsyncDisposable
 
             _disposed = true;
             running = !_completed;
+            AssertInvariants();
         }
 
         if (running || !_producer.IsCompleted)
@@ -399,6 +531,27 @@ public sealed class TokenPump<T> : IAsyncDisposable
         _cts.Dispose();
         _idleTimer?.Dispose();
         _waitRegistration.Dispose();
+    }
+
+    /// <summary>Asserts the invariants written beside <see cref="_lock"/>, which the caller holds.</summary>
+    [Conditional("DEBUG")]
+    private void AssertInvariants()
+    {
+        Debug.Assert(_lock.IsHeldByCurrentThread, "The invariants hold under the lock only.");
+        long buffered = _writtenBytes - _readBytes;
+        Debug.Assert(0 <= buffered && buffered <= _peakBufferedBytes && _peakBufferedBytes <= _maxBufferedBytes, "Waiting bytes out of bounds.");
+        if (_queue.Count == 0)
+        {
+            Debug.Assert(buffered == 0, "An empty queue has been read to the end.");
+            Debug.Assert(EqualityComparer<T>.Default.Equals(_tail, default), "An empty queue has no tail.");
+            Debug.Assert(!_merging, "A merge writes into a queued tail.");
+        }
+        else
+        {
+            Debug.Assert(_queue.Peek().Offset == _readBytes, "The queue starts where reading stopped.");
+        }
+
+        Debug.Assert(_error is null || _completed, "An error ends the stream.");
     }
 
     private async Task PumpAsync(IAsyncEnumerable<T> items)
@@ -417,9 +570,9 @@ public sealed class TokenPump<T> : IAsyncDisposable
         }
 #pragma warning disable CA1031 // The producer's failure, whatever it is, belongs to the consumer.
         catch (Exception ex)
-#pragma warning restore CA1031
         {
             Complete(ex);
         }
+#pragma warning restore CA1031
     }
 }

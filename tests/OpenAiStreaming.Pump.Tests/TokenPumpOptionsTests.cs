@@ -13,4 +13,10 @@ public class TokenPumpOptionsTests
     {
         Assert.Equal(1024 * 1024, new TokenPumpOptions().MaxBufferedBytes);
     }
+
+    [Fact]
+    public void TimeProvider_Default_System()
+    {
+        Assert.Same(TimeProvider.System, new TokenPumpOptions().TimeProvider);
+    }
 }

@@ -1,4 +1,5 @@
 using System.Runtime.CompilerServices;
+using Microsoft.Extensions.Time.Testing;
 
 namespace OpenAiStreaming.Pump.Tests;
 
@@ -6,6 +7,9 @@ public class TokenPumpTests
 {
     /// <summary>Bounds every wait that should end: long enough never to fire on a slow machine.</summary>
     private static readonly TimeSpan WaitLimit = TimeSpan.FromSeconds(10);
+
+    /// <summary>The idle timeout of the waits that fake time drives: the server's default heartbeat interval.</summary>
+    private static readonly TimeSpan Heartbeat = TimeSpan.FromSeconds(15);
 
     /// <summary>Bounds a producer that must finish without a reader: generous, a behavioural bound and not a benchmark.</summary>
     private static readonly TimeSpan ProducerLimit = TimeSpan.FromSeconds(30);
@@ -37,21 +41,38 @@ public class TokenPumpTests
     {
         var ct = TestContext.Current.CancellationToken;
         var release = NewSignal();
-        await using var pump = TokenPump<int>.Start(token => ItemThenWait(1, release.Task, 2, token), Int32Merger.Instance, cancellationToken: ct);
+        var time = new FakeTimeProvider();
+        await using var pump = TokenPump<int>.Start(
+            token => ItemThenWait(1, release.Task, 2, token), Int32Merger.Instance, new TokenPumpOptions { TimeProvider = time }, ct);
 
         // A long idle timeout ends with Data: the idle timer is reset and reused for the next wait.
-        Assert.Equal(PumpSignal.Data, await WaitSignalAsync(pump, WaitLimit, ct));
+        Assert.Equal(PumpSignal.Data, await WaitSignalAsync(pump, Heartbeat, ct));
         Assert.True(pump.TryRead(out int first));
         Assert.Equal(1, first);
 
-        Assert.Equal(PumpSignal.Idle, await WaitSignalAsync(pump, TimeSpan.FromMilliseconds(50), ct));
-        Assert.Equal(PumpSignal.Idle, await WaitSignalAsync(pump, TimeSpan.FromMilliseconds(50), ct));
+        Assert.Equal(PumpSignal.Idle, await IdleAfterHeartbeatAsync(pump, time, ct));
+        Assert.Equal(PumpSignal.Idle, await IdleAfterHeartbeatAsync(pump, time, ct));
 
         release.SetResult();
-        Assert.Equal(PumpSignal.Data, await WaitSignalAsync(pump, WaitLimit, ct));
+        Assert.Equal(PumpSignal.Data, await WaitSignalAsync(pump, Heartbeat, ct));
         Assert.True(pump.TryRead(out int second));
         Assert.Equal(2, second);
         Assert.Equal(PumpSignal.Completed, await WaitSignalAsync(pump, WaitLimit, ct));
+    }
+
+    [Fact]
+    public async Task WaitAsync_FakeTimeReachesIdleTimeout_IdleOnlyThen()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        var time = new FakeTimeProvider();
+        await using var pump = TokenPump<int>.Create(Int32Merger.Instance, new TokenPumpOptions { TimeProvider = time }, ct);
+
+        var pending = pump.WaitAsync(TimeSpan.FromSeconds(15), ct).AsTask();
+        time.Advance(TimeSpan.FromSeconds(15) - TimeSpan.FromTicks(1));
+        Assert.False(pending.IsCompleted);
+        time.Advance(TimeSpan.FromTicks(2));
+
+        Assert.Equal(PumpSignal.Idle, await pending.WaitAsync(WaitLimit, ct));
     }
 
     [Theory]
@@ -219,6 +240,13 @@ public class TokenPumpTests
     {
         Assert.Throws<ArgumentOutOfRangeException>(() => TokenPump<int>.Create(
             Int32Merger.Instance, new TokenPumpOptions { MaxBufferedBytes = maxBufferedBytes }, TestContext.Current.CancellationToken));
+    }
+
+    [Fact]
+    public void Create_NullTimeProvider_Throws()
+    {
+        Assert.Throws<ArgumentNullException>(() => TokenPump<int>.Create(
+            Int32Merger.Instance, new TokenPumpOptions { TimeProvider = null! }, TestContext.Current.CancellationToken));
     }
 
     [Fact]
@@ -516,10 +544,11 @@ public class TokenPumpTests
     public async Task WaitAsync_PushPumpIdle_DataWhenWrittenFromAnotherThread()
     {
         var ct = TestContext.Current.CancellationToken;
-        await using var pump = TokenPump<int>.Create(Int32Merger.Instance, cancellationToken: ct);
-        Assert.Equal(PumpSignal.Idle, await WaitSignalAsync(pump, TimeSpan.FromMilliseconds(50), ct));
+        var time = new FakeTimeProvider();
+        await using var pump = TokenPump<int>.Create(Int32Merger.Instance, new TokenPumpOptions { TimeProvider = time }, ct);
+        Assert.Equal(PumpSignal.Idle, await IdleAfterHeartbeatAsync(pump, time, ct));
 
-        var pending = WaitSignalAsync(pump, WaitLimit, ct);
+        var pending = WaitSignalAsync(pump, Heartbeat, ct);
         var writer = Task.Run(() => pump.TryWrite(42), ct);
 
         Assert.Equal(PumpSignal.Data, await pending);
@@ -688,10 +717,11 @@ public class TokenPumpTests
         var ct = TestContext.Current.CancellationToken;
         var started = NewSignal();
         var stopped = new TaskCompletionSource<bool>(TaskCreationOptions.RunContinuationsAsynchronously);
-        await using var pump = TokenPump<int>.Start(token => WaitForCancellation(started, stopped, token), Int32Merger.Instance, cancellationToken: ct);
+        await using var pump = TokenPump<int>.Start(
+            token => WaitForCancellation(started, stopped, token), Int32Merger.Instance, new TokenPumpOptions { TimeProvider = new FakeTimeProvider() }, ct);
         using var wait = CancellationTokenSource.CreateLinkedTokenSource(ct);
 
-        var pending = pump.WaitAsync(TimeSpan.FromSeconds(30), wait.Token).AsTask();
+        var pending = pump.WaitAsync(Heartbeat, wait.Token).AsTask();
         await wait.CancelAsync();
 
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => pending.WaitAsync(WaitLimit, ct));
@@ -715,13 +745,14 @@ public class TokenPumpTests
     {
         var ct = TestContext.Current.CancellationToken;
         var release = NewSignal();
-        await using var pump = TokenPump<int>.Start(token => ItemThenWait(1, release.Task, 2, token), Int32Merger.Instance, cancellationToken: ct);
+        await using var pump = TokenPump<int>.Start(
+            token => ItemThenWait(1, release.Task, 2, token), Int32Merger.Instance, new TokenPumpOptions { TimeProvider = new FakeTimeProvider() }, ct);
         using var firstWait = CancellationTokenSource.CreateLinkedTokenSource(ct);
-        Assert.Equal(PumpSignal.Data, await pump.WaitAsync(TimeSpan.FromSeconds(30), firstWait.Token).AsTask().WaitAsync(WaitLimit, ct));
+        Assert.Equal(PumpSignal.Data, await pump.WaitAsync(Heartbeat, firstWait.Token).AsTask().WaitAsync(WaitLimit, ct));
         Assert.True(pump.TryRead(out _));
         using var secondWait = CancellationTokenSource.CreateLinkedTokenSource(ct);
 
-        var pending = pump.WaitAsync(TimeSpan.FromSeconds(30), secondWait.Token).AsTask();
+        var pending = pump.WaitAsync(Heartbeat, secondWait.Token).AsTask();
         await secondWait.CancelAsync();
 
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => pending.WaitAsync(WaitLimit, ct));
@@ -811,11 +842,310 @@ public class TokenPumpTests
         Assert.Null(ex);
     }
 
+    [Fact]
+    public async Task WaitAsync_DataBeforeDeadline_NextWaitIdleAFullTimeoutAfterItStarted()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        var time = new FakeTimeProvider();
+        await using var pump = TokenPump<int>.Create(Int32Merger.Instance, new TokenPumpOptions { TimeProvider = time }, ct);
+        var first = WaitSignalAsync(pump, Heartbeat, ct);
+        time.Advance(TimeSpan.FromSeconds(10));
+        Assert.True(pump.TryWrite(1));
+        Assert.Equal(PumpSignal.Data, await first);
+        Assert.True(pump.TryRead(out _));
+
+        // The timer armed for the first wait still rings at 15 s: too early for this one, which re-arms for 25 s.
+        var second = WaitSignalAsync(pump, Heartbeat, ct);
+        time.Advance(TimeSpan.FromSeconds(14));
+        Assert.False(second.IsCompleted);
+        time.Advance(TimeSpan.FromSeconds(1) + TimeSpan.FromTicks(1));
+
+        Assert.Equal(PumpSignal.Idle, await second);
+    }
+
+    [Fact]
+    public async Task TryWrite_MergerRunning_ConsumerReadsEarlierDeltasButNotTheTail()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        using var merger = new GatedMerger(merges: true);
+        await using var pump = TokenPump<TextDelta>.Create(merger, new TokenPumpOptions { Capacity = 2 }, ct);
+        Assert.True(pump.TryWrite(new TextDelta("a")));
+        Assert.True(pump.TryWrite(new TextDelta("b")));
+        var writer = await WriteIntoMergerAsync(pump, merger, "c", ct);
+
+        // The merger is still running: each of these takes the pump's lock, so none could return if it held it.
+        Assert.Equal(3, pump.BufferedBytes);
+        Assert.True(pump.TryRead(out var first));
+        Assert.Equal("a", first.Text.ToString());
+        Assert.False(pump.TryRead(out _));
+        var wait = pump.WaitAsync(Timeout.InfiniteTimeSpan, ct).AsTask();
+        Assert.False(wait.IsCompleted);
+
+        merger.Open();
+        Assert.True(await writer.WaitAsync(WaitLimit, ct));
+        Assert.Equal(PumpSignal.Data, await wait.WaitAsync(WaitLimit, ct));
+        Assert.Equal(["bc"], Drain(pump));
+        Assert.Equal(1, pump.MergedCount);
+        Assert.Equal(0, pump.BufferedBytes);
+    }
+
+    [Fact]
+    public async Task TryWrite_MergerRefusesWhileConsumerDrains_QueuedApartWithBytesInOrder()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        using var merger = new GatedMerger(merges: false);
+        await using var pump = TokenPump<TextDelta>.Create(merger, new TokenPumpOptions { Capacity = 1 }, ct);
+        Assert.True(pump.TryWrite(new TextDelta("ab")));
+        var writer = await WriteIntoMergerAsync(pump, merger, "cde", ct);
+
+        // The only delta is the one being merged into: not the consumer's yet.
+        Assert.False(pump.TryRead(out _));
+        Assert.Equal(5, pump.BufferedBytes);
+
+        merger.Open();
+        Assert.True(await writer.WaitAsync(WaitLimit, ct));
+        Assert.True(pump.TryRead(out var first));
+        Assert.Equal(("ab", 3L), (first.Text.ToString(), pump.BufferedBytes));
+        Assert.True(pump.TryRead(out var second));
+        Assert.Equal(("cde", 0L), (second.Text.ToString(), pump.BufferedBytes));
+        Assert.Equal(0, pump.MergedCount);
+        Assert.Equal(5, pump.PeakBufferedBytes);
+    }
+
+    [Fact]
+    public async Task Cancel_PushPumpWhileMerging_ConsumerGetsMergedDeltaBeforeTheEnd()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        using var merger = new GatedMerger(merges: true);
+        await using var pump = TokenPump<TextDelta>.Create(merger, new TokenPumpOptions { Capacity = 1 }, ct);
+        Assert.True(pump.TryWrite(new TextDelta("a")));
+        var writer = await WriteIntoMergerAsync(pump, merger, "b", ct);
+
+        pump.Cancel();
+
+        // Ended, but the merge in flight still delivers: the end must wait for it.
+        var wait = pump.WaitAsync(Timeout.InfiniteTimeSpan, ct).AsTask();
+        Assert.False(wait.IsCompleted);
+        merger.Open();
+        Assert.True(await writer.WaitAsync(WaitLimit, ct));
+        Assert.Equal(PumpSignal.Data, await wait.WaitAsync(WaitLimit, ct));
+        Assert.Equal(["ab"], Drain(pump));
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => WaitSignalAsync(pump, Heartbeat, ct));
+    }
+
+    [Fact]
+    public async Task TryWrite_MergerThrows_ThrowsAndPumpAsBeforeTheWrite()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        var error = new InvalidOperationException("merger failed");
+        var merger = new DelegateMerger((_, _) => throw error);
+        await using var pump = TokenPump<TextDelta>.Create(merger, new TokenPumpOptions { Capacity = 1 }, ct);
+        Assert.True(pump.TryWrite(new TextDelta("ab")));
+
+        Assert.Same(error, Assert.Throws<InvalidOperationException>(() => pump.TryWrite(new TextDelta("cde"))));
+
+        Assert.Equal(2, pump.BufferedBytes);
+        Assert.Equal(["ab"], Drain(pump));
+        Assert.True(pump.TryWrite(new TextDelta("f")));
+        pump.Complete();
+        Assert.Equal(["f"], await ReadAllTextAsync(pump, ct).WaitAsync(WaitLimit, ct));
+    }
+
+    [Fact]
+    public async Task TryWrite_ManyMergedDeltas_MergerSizesEachOnceAndNeverOnRead()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        var merger = new DelegateMerger(TextDeltaMerger.Instance.TryMerge);
+        await using var pump = TokenPump<TextDelta>.Create(merger, new TokenPumpOptions { Capacity = 2 }, ct);
+
+        for (int i = 0; i < 10; i++)
+        {
+            Assert.True(pump.TryWrite(new TextDelta("xy")));
+        }
+
+        pump.Complete();
+
+        Assert.Equal(20, pump.BufferedBytes);
+        Assert.Equal(["xy", "xyxyxyxyxyxyxyxyxy"], await ReadAllTextAsync(pump, ct).WaitAsync(WaitLimit, ct));
+        Assert.Equal(10, merger.SizeCalls);
+        Assert.Equal(0, pump.BufferedBytes);
+    }
+
+    [Fact]
+    public async Task TryWrite_MergerWritesBackIntoThePump_DebugBuildAssertsOneProducerAtATime()
+    {
+#if !DEBUG
+        Assert.Skip("The pump asserts its invariants in debug builds only.");
+#endif
+        var ct = TestContext.Current.CancellationToken;
+        TokenPump<TextDelta>? pump = null;
+        var merger = new DelegateMerger((_, next) => pump!.TryWrite(next));
+        pump = TokenPump<TextDelta>.Create(merger, new TokenPumpOptions { Capacity = 1 }, ct);
+        await using var _ = pump;
+        Assert.True(pump.TryWrite(new TextDelta("a")));
+
+        var ex = Assert.Throws<DebugAssertException>(() => pump.TryWrite(new TextDelta("b")));
+
+        Assert.Contains("One producer at a time", ex.Message, StringComparison.Ordinal);
+        Assert.Equal(["a"], Drain(pump));
+    }
+
+    [Fact]
+    public async Task TryWrite_ConcurrentReaderWithMerges_BytesStayWithinPeakAndLimitAndEndAtZero()
+    {
+        // Every write and read asserts the invariants (debug builds, ThrowingTraceListener); the consumer checks
+        // the ones it can see from outside.
+        var ct = TestContext.Current.CancellationToken;
+        const long Limit = 1 << 20;
+        await using var pump = TokenPump<TextDelta>.Create(TextDeltaMerger.Instance, new TokenPumpOptions { Capacity = 2, MaxBufferedBytes = Limit }, ct);
+        string[] texts = [.. Enumerable.Range(0, 20_000).Select(i => $"{i},")];
+        var writer = Task.Run(
+            () =>
+            {
+                foreach (string text in texts)
+                {
+                    Assert.True(pump.TryWrite(new TextDelta(text)));
+                }
+
+                pump.Complete();
+            },
+            ct);
+
+        var read = new List<string>();
+        while (await pump.WaitAsync(Timeout.InfiniteTimeSpan, ct).AsTask().WaitAsync(ProducerLimit, ct) != PumpSignal.Completed)
+        {
+            while (pump.TryRead(out var delta))
+            {
+                read.Add(delta.Text.ToString());
+                long buffered = pump.BufferedBytes;
+                long peak = pump.PeakBufferedBytes;
+                Assert.InRange(buffered, 0, peak);
+                Assert.InRange(peak, 0, Limit);
+            }
+        }
+
+        await writer.WaitAsync(WaitLimit, ct);
+        Assert.Equal(string.Concat(texts), string.Concat(read));
+        Assert.Equal(0, pump.BufferedBytes);
+    }
+
+    [Fact]
+    public async Task Complete_WithErrorBeforeAnyWrite_ErrorOnlyOnceCompleted()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        await using var pump = TokenPump<int>.Create(Int32Merger.Instance, cancellationToken: ct);
+        var error = new InvalidOperationException("failed before the first token");
+
+        pump.Complete(error);
+
+        Assert.False(pump.TryWrite(1));
+        Assert.Same(error, await Assert.ThrowsAsync<InvalidOperationException>(() => WaitSignalAsync(pump, Heartbeat, ct)));
+        Assert.Equal(0, pump.PeakBufferedBytes);
+    }
+
+    [Fact]
+    public async Task Create_CallerTokenAlreadyCancelled_EndedAtOnce()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        using var caller = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        await caller.CancelAsync();
+
+        await using var pump = TokenPump<int>.Create(Int32Merger.Instance, cancellationToken: caller.Token);
+
+        Assert.False(pump.TryWrite(1));
+        var wait = pump.WaitAsync(Timeout.InfiniteTimeSpan, ct);
+        Assert.True(wait.IsFaulted || wait.IsCanceled);
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => wait.AsTask());
+    }
+
+    [Fact]
+    public async Task ProducerToken_PushPumpCancelledWithoutComplete_ConsumerReadsWrittenThenOperationCanceled()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        using var caller = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        await using var pump = TokenPump<int>.Create(Int32Merger.Instance, cancellationToken: caller.Token);
+        Assert.True(pump.TryWrite(1));
+        Assert.True(pump.TryWrite(2));
+
+        // A model loop drops the sequence once it is cancelled and never calls Complete: the pump ends it.
+        await caller.CancelAsync();
+
+        var read = new List<int>();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => ReadIntoAsync(pump, read, ct).WaitAsync(WaitLimit, ct));
+        Assert.Equal([1, 2], read);
+        Assert.False(pump.TryWrite(3));
+    }
+
+    [Fact]
+    public async Task TryWrite_BatchLoopOnOneThread_ClientGoneDroppedOnFalseOthersComplete()
+    {
+        // A host's model loop: one thread steps three sequences, one push pump each, and never waits on a client.
+        // The second client goes away at step 50; the loop learns it from TryWrite's false and never calls Complete on it.
+        var ct = TestContext.Current.CancellationToken;
+        const int Steps = 100;
+        using var gone = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        var options = new TokenPumpOptions { Capacity = 4 };
+        await using var first = TokenPump<int>.Create(Int32Merger.Instance, options, ct);
+        await using var second = TokenPump<int>.Create(Int32Merger.Instance, options, gone.Token);
+        await using var third = TokenPump<int>.Create(Int32Merger.Instance, options, ct);
+        TokenPump<int>[] pumps = [first, second, third];
+        var reads = pumps.Select(_ => new List<int>()).ToArray();
+        var consumers = pumps.Select((pump, i) => ReadIntoAsync(pump, reads[i], ct)).ToArray();
+        int droppedAt = -1;
+
+        var loop = Task.Factory.StartNew(
+            () =>
+            {
+                var live = new List<TokenPump<int>>(pumps);
+                for (int step = 0; step < Steps; step++)
+                {
+                    if (step == 50)
+                    {
+                        gone.Cancel();
+                    }
+
+                    foreach (var pump in live.ToArray())
+                    {
+                        if (!pump.TryWrite(step))
+                        {
+                            live.Remove(pump);
+                            droppedAt = step;
+                        }
+                    }
+                }
+
+                foreach (var pump in live)
+                {
+                    pump.Complete();
+                }
+            },
+            ct,
+            TaskCreationOptions.LongRunning,
+            TaskScheduler.Default);
+
+        await loop.WaitAsync(WaitLimit, ct);
+        await consumers[0].WaitAsync(WaitLimit, ct);
+        await consumers[2].WaitAsync(WaitLimit, ct);
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => consumers[1].WaitAsync(WaitLimit, ct));
+        Assert.Equal(50, droppedAt);
+        Assert.Equal(Enumerable.Range(0, Steps), reads[0]);
+        Assert.Equal(Enumerable.Range(0, 50), reads[1]);
+        Assert.Equal(Enumerable.Range(0, Steps), reads[2]);
+    }
+
     private static TaskCompletionSource NewSignal() => new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     /// <summary>Waits with a bound even where the idle timeout is infinite, so a hang fails the test instead of stalling it.</summary>
     private static Task<PumpSignal> WaitSignalAsync<T>(TokenPump<T> pump, TimeSpan idleTimeout, CancellationToken cancellationToken) =>
         pump.WaitAsync(idleTimeout, cancellationToken).AsTask().WaitAsync(WaitLimit, cancellationToken);
+
+    /// <summary>Starts a wait with the <see cref="Heartbeat"/> timeout, then moves fake time past it.</summary>
+    private static Task<PumpSignal> IdleAfterHeartbeatAsync<T>(TokenPump<T> pump, FakeTimeProvider time, CancellationToken cancellationToken)
+    {
+        var pending = WaitSignalAsync(pump, Heartbeat, cancellationToken);
+        time.Advance(Heartbeat + TimeSpan.FromTicks(1));
+        return pending;
+    }
 
     private static async Task<List<int>> ReadAllAsync(TokenPump<int> pump, TimeSpan idleTimeout, CancellationToken cancellationToken)
     {
@@ -829,6 +1159,26 @@ public class TokenPumpTests
         }
 
         return items;
+    }
+
+    /// <summary>Writes <paramref name="text"/> on another thread and returns once that write is stopped inside the merger.</summary>
+    private static async Task<Task<bool>> WriteIntoMergerAsync(TokenPump<TextDelta> pump, GatedMerger merger, string text, CancellationToken cancellationToken)
+    {
+        var writer = Task.Run(() => pump.TryWrite(new TextDelta(text)), cancellationToken);
+        await merger.Entered.WaitAsync(WaitLimit, cancellationToken);
+        return writer;
+    }
+
+    /// <summary>Reads until the end into <paramref name="read"/>, which keeps what came before an error.</summary>
+    private static async Task ReadIntoAsync(TokenPump<int> pump, List<int> read, CancellationToken cancellationToken)
+    {
+        while (await pump.WaitAsync(Timeout.InfiniteTimeSpan, cancellationToken) != PumpSignal.Completed)
+        {
+            while (pump.TryRead(out int item))
+            {
+                read.Add(item);
+            }
+        }
     }
 
     private static async Task<List<string>> ReadAllTextAsync(TokenPump<TextDelta> pump, CancellationToken cancellationToken)
