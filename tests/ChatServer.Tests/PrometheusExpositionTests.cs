@@ -186,13 +186,11 @@ public sealed partial class PrometheusExpositionTests : IDisposable
     {
         var metrics = new OpenAiStreamingMetrics(_factory);
         var time = TimeProvider.System;
-        using (var request = metrics.StartRequest("tiny \"char\" lm", "chat", time.GetTimestamp(), time))
-        {
-            request.Flushed(2, 300, time.GetTimestamp(), hadContent: true);
-            request.Flushed(1, 100, time.GetTimestamp(), hadContent: true);
-            request.Heartbeat();
-            request.Completed("stop", 3, 2);
-        }
+        var request = metrics.StartRequest("tiny \"char\" lm", "chat", time.GetTimestamp(), time);
+        request.Flushed(2, 300, time.GetTimestamp(), hadContent: true);
+        request.Flushed(1, 100, time.GetTimestamp(), hadContent: true);
+        request.Heartbeat();
+        request.End(RequestOutcome.Completed("stop", 3, 2));
 
         string text = _exposition.Format();
 
