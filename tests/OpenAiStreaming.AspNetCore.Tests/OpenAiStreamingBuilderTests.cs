@@ -39,6 +39,20 @@ public sealed class OpenAiStreamingBuilderTests
     }
 
     [Fact]
+    public void AddChatModel_OpenTelemetryAndLogging_ComposedInOrderAroundTheModel()
+    {
+        var model = new DelegateChatClient(_ => throw new NotSupportedException());
+        var services = new ServiceCollection().AddLogging();
+        services.AddOpenAiStreaming().AddChatModel("alpha", _ => model, pipeline => pipeline.UseOpenTelemetry(sourceName: "Tests").UseLogging());
+        using var provider = services.BuildServiceProvider();
+
+        Assert.True(provider.GetRequiredService<ChatModelRegistry>().TryGet("alpha", out var served));
+        Assert.IsType<OpenTelemetryChatClient>(served);
+        Assert.NotNull(served.GetService<LoggingChatClient>());
+        Assert.Same(model, served.GetService<DelegateChatClient>());
+    }
+
+    [Fact]
     public void AddChatModel_DuplicateId_Throws()
     {
         var builder = new ServiceCollection().AddOpenAiStreaming().AddChatModel("m", _ => null!);

@@ -20,7 +20,8 @@ public sealed class DelegateChatClient(Func<CancellationToken, IAsyncEnumerable<
     public Task<ChatResponse> GetResponseAsync(IEnumerable<ChatMessage> messages, ChatOptions? options = null, CancellationToken cancellationToken = default) =>
         throw new NotSupportedException("The endpoints always stream from the model.");
 
-    public object? GetService(Type serviceType, object? serviceKey = null) => null;
+    public object? GetService(Type serviceType, object? serviceKey = null) =>
+        serviceKey is null && serviceType.IsInstanceOfType(this) ? this : null;
 
     public void Dispose()
     {
