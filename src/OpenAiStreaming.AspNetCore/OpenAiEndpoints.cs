@@ -16,7 +16,6 @@ internal sealed class OpenAiEndpoints(
 {
     private readonly OpenAiStreamingOptions _options = environment.Options;
 
-
     /// <summary>When this server started: the <c>created</c> of every model in <c>/v1/models</c>.</summary>
     private readonly long _startedAt = environment.TimeProvider.GetUtcNow().ToUnixTimeSeconds();
 

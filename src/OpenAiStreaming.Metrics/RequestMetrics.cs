@@ -127,9 +127,9 @@ public sealed class RequestMetrics
         {
             tags.Add(OpenAiStreamingMetricNames.ErrorTypeTag, errorType);
         }
-        else
+        else if (outcome.FinishReason is { } finishReason)
         {
-            tags.Add(OpenAiStreamingMetricNames.FinishReasonTag, outcome.FinishReason);
+            tags.Add(OpenAiStreamingMetricNames.FinishReasonTag, finishReason);
         }
 
         if (outcome.IsDisconnect)
