@@ -1,3 +1,6 @@
+using Microsoft.Extensions.AI;
+using OpenAiStreaming.Metrics;
+
 namespace OpenAiStreaming.AspNetCore.Streaming;
 
 /// <summary>How a completion request ended, decided once by its lifecycle; the exception, when one caused it.</summary>
@@ -15,11 +18,26 @@ internal sealed record CompletionEnd(CompletionEndKind Kind, Exception? Exceptio
     public string? ErrorType => Kind switch
     {
         CompletionEndKind.Completed => null,
-        CompletionEndKind.ClientGone => Metrics.RequestOutcome.ClientDisconnectedErrorType,
+        CompletionEndKind.ClientGone => RequestOutcome.ClientDisconnectedErrorType,
         CompletionEndKind.RateLimited => "rate_limited",
         CompletionEndKind.Unavailable or CompletionEndKind.ShutdownCut => "server_shutting_down",
         CompletionEndKind.ClientTooSlow => "client_too_slow",
         CompletionEndKind.TimedOut => "timeout",
         _ => Exception?.GetType().FullName ?? "_OTHER",
     };
+
+    /// <summary>The end as the metrics record it, with the tokens of what the model produced.</summary>
+    public RequestOutcome ToOutcome(CompletionState state, IReadOnlyList<ChatMessage> prompt)
+    {
+        switch (Kind)
+        {
+            case CompletionEndKind.Completed:
+                var usage = state.Usage(prompt);
+                return RequestOutcome.Completed(state.FinishReason, usage.Prompt, usage.Completion);
+            case CompletionEndKind.ClientGone:
+                return RequestOutcome.Disconnected(state.OutputTokens);
+            default:
+                return RequestOutcome.Failed(ErrorType!, state.OutputTokens);
+        }
+    }
 }

@@ -1,6 +1,5 @@
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.AI;
-using Microsoft.Extensions.Logging;
 using OpenAiStreaming.Metrics;
 using OpenAiStreaming.Pump;
 
@@ -317,43 +316,14 @@ internal sealed class CompletionLifecycle
     /// <summary>Records the request's one end in the log and the metrics.</summary>
     private void Record(CompletionEnd? end)
     {
-        var logger = _environment.Logger;
-        string model = _request.Model;
-        switch (end?.Kind)
+        if (end is null)
         {
-            case CompletionEndKind.ClientGone:
-                OpenAiStreamingLog.ClientDisconnected(logger, model);
-                break;
-            case CompletionEndKind.BackendRejected:
-                OpenAiStreamingLog.BackendRejectedRequest(logger, model, end.Exception!);
-                break;
-            case CompletionEndKind.BackendFailed:
-                OpenAiStreamingLog.BackendFailed(logger, model, end.Exception);
-                break;
-            case CompletionEndKind.ClientTooSlow:
-                OpenAiStreamingLog.ClientTooSlow(logger, model, ((TokenPumpOverflowException)end.Exception!).MaxBufferedBytes);
-                break;
-            case CompletionEndKind.ShutdownCut:
-                OpenAiStreamingLog.StreamCutByShutdown(logger, model);
-                break;
-            case CompletionEndKind.TimedOut:
-                OpenAiStreamingLog.StreamTimedOut(logger, model, Options.MaxStreamDuration!.Value);
-                break;
+            // Our own failure, on its way to the server's unhandled-exception log.
+            _metrics.End(RequestOutcome.Failed("_OTHER", _state.OutputTokens));
+            return;
         }
 
-        int outputTokens = _state.OutputTokens;
-        _metrics.End(end switch
-        {
-            null => RequestOutcome.Failed("_OTHER", outputTokens),
-            { Kind: CompletionEndKind.Completed } => Completed(),
-            { Kind: CompletionEndKind.ClientGone } => RequestOutcome.Disconnected(outputTokens),
-            _ => RequestOutcome.Failed(end.ErrorType!, outputTokens),
-        });
-
-        RequestOutcome Completed()
-        {
-            var usage = _state.Usage(_request.Messages);
-            return RequestOutcome.Completed(_state.FinishReason, usage.Prompt, usage.Completion);
-        }
+        OpenAiStreamingLog.Ended(_environment.Logger, _request.Model, end, Options.MaxStreamDuration);
+        _metrics.End(end.ToOutcome(_state, _request.Messages));
     }
 }
