@@ -101,7 +101,7 @@ public sealed class OpenAiStreamingMetricsTests : IDisposable
         using var other = new ServiceCollection().AddMetrics().BuildServiceProvider();
         var otherMetrics = new OpenAiStreamingMetrics(other.GetRequiredService<IMeterFactory>());
 
-        otherMetrics.StartRequest("other", "chat", TimeProvider.System.GetTimestamp(), TimeProvider.System).End(RequestOutcome.Completed("stop", 1, 1));
+        otherMetrics.StartRequest("other", "chat", _m.Time.GetTimestamp(), _m.Time).End(RequestOutcome.Completed("stop", 1, 1));
 
         Assert.Empty(_m.Of(ActiveStreams));
         Assert.Empty(_m.Of(Requests));
