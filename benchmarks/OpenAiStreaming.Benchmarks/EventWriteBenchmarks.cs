@@ -12,7 +12,7 @@ namespace OpenAiStreaming.Benchmarks;
 /// <summary>
 /// One content chunk (<c>data: {chat.completion.chunk}\n\n</c>, a delta of a few characters) written to a
 /// <see cref="Pipe"/> and flushed, the way each of three endpoints does it: ours (ChunkWriter over
-/// ServerSentEventWriter, as CompletionExchange streams), the framework's <see cref="SseFormatter"/> (what
+/// ServerSentEventWriter, as ChatCompletionEncoder streams), the framework's <see cref="SseFormatter"/> (what
 /// <c>TypedResults.ServerSentEvents</c> runs), and a hand-written endpoint that concatenates strings (the baseline).
 /// </summary>
 /// <remarks>

@@ -1,8 +1,6 @@
 using System.Text.Json.Serialization.Metadata;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.AI;
-using Microsoft.Extensions.Logging;
-using Microsoft.Extensions.Options;
 using OpenAiStreaming.AspNetCore.Protocol;
 using OpenAiStreaming.AspNetCore.Streaming;
 using OpenAiStreaming.Metrics;
@@ -13,17 +11,13 @@ namespace OpenAiStreaming.AspNetCore;
 internal sealed class OpenAiEndpoints(
     ChatModelRegistry models,
     ApiKeyValidator apiKeys,
-    AdmissionControl admissions,
-    StreamLifetime lifetime,
-    OpenAiStreamingMetrics metrics,
-    IOptions<OpenAiStreamingOptions> options,
-    TimeProvider timeProvider,
-    ILogger<OpenAiEndpoints> logger)
+    StreamingEnvironment environment,
+    OpenAiStreamingMetrics metrics)
 {
-    private readonly OpenAiStreamingOptions _options = options.Value;
+    private readonly OpenAiStreamingOptions _options = environment.Options;
 
     /// <summary>When this server started: the <c>created</c> of every model in <c>/v1/models</c>.</summary>
-    private readonly long _startedAt = timeProvider.GetUtcNow().ToUnixTimeSeconds();
+    private readonly long _startedAt = environment.TimeProvider.GetUtcNow().ToUnixTimeSeconds();
 
     public Task ChatCompletionsAsync(HttpContext context) =>
         CompleteAsync(context, CompletionKind.Chat, OpenAiJsonContext.Default.ChatCompletionRequest, RequestValidator.Validate);
@@ -75,6 +69,7 @@ internal sealed class OpenAiEndpoints(
         Func<TRequest, (ValidatedRequest? Request, OpenAiError? Error)> validate)
         where TRequest : class
     {
+        var timeProvider = environment.TimeProvider;
         long arrival = timeProvider.GetTimestamp();
         if (!apiKeys.IsAuthorized(context.Request))
         {
@@ -102,33 +97,7 @@ internal sealed class OpenAiEndpoints(
         }
 
         var requestMetrics = metrics.StartRequest(request!.Model, kind == CompletionKind.Chat ? "chat" : "text_completion", arrival, timeProvider);
-        if (lifetime.Stopping.IsCancellationRequested)
-        {
-            await RefuseAsync(context, requestMetrics, "server_shutting_down", CompletionExchange.ShuttingDown).ConfigureAwait(false);
-            return;
-        }
-
-        // Admission happens while a real status code can still be sent.
-        var admission = admissions.For(request.Model);
-        var admitted = admission.TryEnter();
-        if (admitted == AdmissionResult.Rejected)
-        {
-            context.Response.Headers.RetryAfter = "1";
-            await RefuseAsync(context, requestMetrics, "rate_limited", new OpenAiError(StatusCodes.Status429TooManyRequests,
-                $"Model '{request.Model}' is serving its maximum number of requests; retry shortly.", "rate_limit_exceeded", null, "too_many_requests")).ConfigureAwait(false);
-            return;
-        }
-
-        var exchange = new CompletionExchange(context, kind, request, client!, admission, _options, lifetime, timeProvider, logger, requestMetrics);
-        await exchange.RunAsync(queued: admitted == AdmissionResult.Queued).ConfigureAwait(false);
-    }
-
-    private static async Task RefuseAsync(HttpContext context, RequestMetrics requestMetrics, string errorType, OpenAiError error)
-    {
-        using (requestMetrics)
-        {
-            requestMetrics.Failed(errorType);
-            await error.WriteAsync(context.Response).ConfigureAwait(false);
-        }
+        var encoder = new ChatCompletionEncoder(kind, request, _options, timeProvider);
+        await new CompletionLifecycle(context, request, client!, encoder, requestMetrics, environment).RunAsync().ConfigureAwait(false);
     }
 }

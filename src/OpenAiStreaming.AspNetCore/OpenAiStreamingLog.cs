@@ -1,9 +1,37 @@
 using Microsoft.Extensions.Logging;
+using OpenAiStreaming.AspNetCore.Streaming;
+using OpenAiStreaming.Pump;
 
 namespace OpenAiStreaming.AspNetCore;
 
 internal static partial class OpenAiStreamingLog
 {
+    /// <summary>The one line a request's end gets, if any: answers, refusals (429, 503) and 4xx get none.</summary>
+    public static void Ended(ILogger logger, string model, CompletionEnd end, TimeSpan? maxStreamDuration)
+    {
+        switch (end.Kind)
+        {
+            case CompletionEndKind.ClientGone:
+                ClientDisconnected(logger, model);
+                break;
+            case CompletionEndKind.BackendRejected:
+                BackendRejectedRequest(logger, model, end.Exception!);
+                break;
+            case CompletionEndKind.BackendFailed:
+                BackendFailed(logger, model, end.Exception);
+                break;
+            case CompletionEndKind.ClientTooSlow:
+                ClientTooSlow(logger, model, ((TokenPumpOverflowException)end.Exception!).MaxBufferedBytes);
+                break;
+            case CompletionEndKind.ShutdownCut:
+                StreamCutByShutdown(logger, model);
+                break;
+            case CompletionEndKind.TimedOut:
+                StreamTimedOut(logger, model, maxStreamDuration!.Value);
+                break;
+        }
+    }
+
     [LoggerMessage(1, LogLevel.Warning, "Model '{Model}' rejected the request's arguments; the client got 400.")]
     public static partial void BackendRejectedRequest(ILogger logger, string model, Exception exception);
 

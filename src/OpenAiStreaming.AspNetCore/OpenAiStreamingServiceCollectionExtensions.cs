@@ -16,7 +16,7 @@ public static class OpenAiStreamingServiceCollectionExtensions
     /// </summary>
     /// <param name="services">The service collection.</param>
     /// <param name="configure">Sets options in code, after configuration is bound.</param>
-    /// <returns>A builder to register the models with <see cref="OpenAiStreamingBuilder.AddChatModel"/>.</returns>
+    /// <returns>A builder to register the models with <see cref="OpenAiStreamingBuilder.AddChatModel(string, Func{IServiceProvider, Microsoft.Extensions.AI.IChatClient})"/>.</returns>
     public static OpenAiStreamingBuilder AddOpenAiStreaming(this IServiceCollection services, Action<OpenAiStreamingOptions>? configure = null)
     {
         ArgumentNullException.ThrowIfNull(services);
@@ -35,6 +35,7 @@ public static class OpenAiStreamingServiceCollectionExtensions
         services.AddMetrics();
         services.TryAddSingleton<OpenAiStreamingMetrics>();
         services.TryAddSingleton<AdmissionControl>();
+        services.TryAddSingleton<StreamingEnvironment>();
 
         // Streams draining after SIGTERM need the host to wait for them. The host reads its options while it is built,
         // before start-up validation: invalid options are left to that validation to report.

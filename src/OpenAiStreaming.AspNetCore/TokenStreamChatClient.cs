@@ -1,6 +1,7 @@
 using System.Runtime.CompilerServices;
-using System.Threading.Channels;
 using Microsoft.Extensions.AI;
+using OpenAiStreaming.AspNetCore.Streaming;
+using OpenAiStreaming.Pump;
 
 namespace OpenAiStreaming.AspNetCore;
 
@@ -11,8 +12,20 @@ namespace OpenAiStreaming.AspNetCore;
 /// <see cref="ChatSequence.CancellationToken"/> fires and <see cref="ChatSequence.WriteToken"/> returns false: drop
 /// the sequence from the batch.
 /// </summary>
+/// <remarks>
+/// Registered as it is with <c>AddChatModel</c>, the loop writes straight into the request's pump: one queue between
+/// the model and the client. Inside a <see cref="ChatClientBuilder"/> pipeline, the endpoints call the pipeline like
+/// any client, so that its middleware sees every update; each sequence then writes into a queue of its own, which the
+/// pipeline reads.
+/// </remarks>
 public abstract class TokenStreamChatClient : IChatClient
 {
+    /// <summary>The queue of a sequence read through <see cref="GetStreamingResponseAsync"/>: never full, never merged,
+    /// because its reader (a pipeline, then the request's pump) takes every update as it comes.</summary>
+    private static readonly TokenPumpOptions s_readerQueue = new() { Capacity = int.MaxValue, MaxBufferedBytes = long.MaxValue };
+
+    private bool _disposed;
+
     /// <summary>
     /// Hands one request to the model loop. Return at once; the loop writes the sequence's tokens and ends it with
     /// <see cref="ChatSequence.Complete"/> or <see cref="ChatSequence.Fail"/>. Throw <see cref="ArgumentException"/>
@@ -25,11 +38,17 @@ public abstract class TokenStreamChatClient : IChatClient
     public async IAsyncEnumerable<ChatResponseUpdate> GetStreamingResponseAsync(
         IEnumerable<ChatMessage> messages, ChatOptions? options = null, [EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
-        var sequence = new ChatSequence([.. messages], options, cancellationToken);
-        StartSequence(sequence);
-        await foreach (var update in sequence.ReadAllAsync(cancellationToken).ConfigureAwait(false))
+        var queue = TokenPump<ChatDelta>.Create(ChatDeltaMerger.Instance, s_readerQueue, cancellationToken);
+        await using (queue.ConfigureAwait(false))
         {
-            yield return update;
+            StartSequence(new ChatSequence([.. messages], options, queue));
+            while (await queue.WaitAsync(Timeout.InfiniteTimeSpan, cancellationToken).ConfigureAwait(false) != PumpSignal.Completed)
+            {
+                while (queue.TryRead(out var delta))
+                {
+                    yield return delta.ToUpdate();
+                }
+            }
         }
     }
 
@@ -44,75 +63,26 @@ public abstract class TokenStreamChatClient : IChatClient
         return serviceKey is null && serviceType.IsInstanceOfType(this) ? this : null;
     }
 
-    /// <summary>Releases the model's resources. The default does nothing.</summary>
+    /// <summary>Releases the model's resources once, however often it is called (the host's container disposes a
+    /// registered model, and so may its creator). The default does nothing.</summary>
     public void Dispose()
     {
+        if (_disposed)
+        {
+            return;
+        }
+
+        _disposed = true;
         Dispose(disposing: true);
         GC.SuppressFinalize(this);
     }
+
+    /// <summary>Hands a request's sequence, which writes into the request's own pump, to the model loop.</summary>
+    internal void Start(ChatSequence sequence) => StartSequence(sequence);
 
     /// <summary>Releases the model's resources.</summary>
     /// <param name="disposing">True when called from <see cref="Dispose()"/>.</param>
     protected virtual void Dispose(bool disposing)
     {
     }
-}
-
-/// <summary>
-/// One request inside a host's model loop: what to generate, and the non-blocking writer for its tokens. Written by
-/// one thread at a time (the loop), read by the request.
-/// </summary>
-public sealed class ChatSequence
-{
-    /// <summary>Updates on their way to the request; unbounded, because the request drains it at once into its pump,
-    /// which is where a slow client's backlog is merged and capped.</summary>
-    private readonly Channel<ChatResponseUpdate> _updates = Channel.CreateUnbounded<ChatResponseUpdate>(new UnboundedChannelOptions
-    {
-        SingleReader = true,
-        SingleWriter = true,
-    });
-
-    internal ChatSequence(IReadOnlyList<ChatMessage> messages, ChatOptions? options, CancellationToken cancellationToken)
-    {
-        Messages = messages;
-        Options = options;
-        CancellationToken = cancellationToken;
-    }
-
-    /// <summary>The conversation to continue.</summary>
-    public IReadOnlyList<ChatMessage> Messages { get; }
-
-    /// <summary>The request's options (temperature, maximum tokens, stop sequences, ...), or null.</summary>
-    public ChatOptions? Options { get; }
-
-    /// <summary>Fires when the client disconnects, the server shuts down, or the stream times out: stop generating.</summary>
-    public CancellationToken CancellationToken { get; }
-
-    /// <summary>Hands one token's text to the client without waiting.</summary>
-    /// <param name="text">The token's text.</param>
-    /// <returns>False when the sequence is over (cancelled or ended): drop it from the batch.</returns>
-    public bool WriteToken(string text) =>
-        !CancellationToken.IsCancellationRequested && _updates.Writer.TryWrite(new ChatResponseUpdate(ChatRole.Assistant, text));
-
-    /// <summary>Ends the sequence normally.</summary>
-    /// <param name="finishReason">Why it ended: <see cref="ChatFinishReason.Stop"/>, <see cref="ChatFinishReason.Length"/>, ...</param>
-    /// <param name="usage">Token counts, when the loop knows them (it usually does: it tokenized the prompt).</param>
-    public void Complete(ChatFinishReason finishReason, UsageDetails? usage = null)
-    {
-        var last = new ChatResponseUpdate { Role = ChatRole.Assistant, FinishReason = finishReason };
-        if (usage is not null)
-        {
-            last.Contents.Add(new UsageContent(usage));
-        }
-
-        _updates.Writer.TryWrite(last);
-        _updates.Writer.TryComplete();
-    }
-
-    /// <summary>Ends the sequence with an error: the client gets an error event and an aborted connection.</summary>
-    /// <param name="error">What went wrong.</param>
-    public void Fail(Exception error) => _updates.Writer.TryComplete(error);
-
-    internal IAsyncEnumerable<ChatResponseUpdate> ReadAllAsync(CancellationToken cancellationToken) =>
-        _updates.Reader.ReadAllAsync(cancellationToken);
 }

@@ -75,7 +75,7 @@ public sealed class OpenAiStreamingMetrics
 
     internal Counter<long> Requests { get; }
 
-    /// <summary>Starts the metrics of one completion request, which counts as active until it is disposed.</summary>
+    /// <summary>Starts the metrics of one completion request, which counts as active until it ends.</summary>
     /// <param name="model">The requested model id.</param>
     /// <param name="operation"><c>chat</c> or <c>text_completion</c>.</param>
     /// <param name="arrivalTimestamp">When the request arrived, from <paramref name="timeProvider"/>.</param>

@@ -2,25 +2,12 @@ using System.Diagnostics;
 
 namespace OpenAiStreaming.Metrics;
 
-/// <summary>The phase a request is in, which a disconnect is counted under.</summary>
-public enum RequestPhase
-{
-    /// <summary>Waiting for admission.</summary>
-    Waiting,
-
-    /// <summary>Admitted, no content flushed yet (the model's prefill).</summary>
-    BeforeFirstToken,
-
-    /// <summary>Content has reached the client.</summary>
-    Streaming,
-}
-
 /// <summary>
-/// Records one completion request: call the methods as things happen, and dispose at the end. Time to first token,
-/// time per output token and the request's duration are recorded once, at the end, failed or cancelled requests
-/// with <c>error.type</c>. Not thread-safe: used by the request's own task.
+/// Records one completion request: call the methods as things happen, and <see cref="End"/> once with the outcome.
+/// Time to first token, time per output token and the request's duration are recorded then, failed or cancelled
+/// requests with <c>error.type</c>. Not thread-safe: used by the request's own task.
 /// </summary>
-public sealed class RequestMetrics : IDisposable
+public sealed class RequestMetrics
 {
     private readonly OpenAiStreamingMetrics _metrics;
     private readonly TimeProvider _time;
@@ -36,11 +23,8 @@ public sealed class RequestMetrics : IDisposable
     /// <summary>When the latest content reached the client (timestamp); valid when <see cref="_hasContent"/>.</summary>
     private long _lastContent;
 
-    private string? _finishReason;
-    private string? _errorType;
-    private int _outputTokens;
-    private int _inputTokens;
-    private bool _disposed;
+    /// <summary>True once <see cref="End"/> has run.</summary>
+    private bool _ended;
 
     internal RequestMetrics(OpenAiStreamingMetrics metrics, string model, string operation, long arrivalTimestamp, TimeProvider timeProvider)
     {
@@ -123,67 +107,41 @@ public sealed class RequestMetrics : IDisposable
         }
     }
 
-    /// <summary>The answer is complete.</summary>
-    /// <param name="finishReason">Its finish reason.</param>
-    /// <param name="inputTokens">Prompt tokens.</param>
-    /// <param name="outputTokens">Output tokens.</param>
-    public void Completed(string finishReason, int inputTokens, int outputTokens)
+    /// <summary>
+    /// Ends the request: records its totals under its outcome, counts a disconnect under the current
+    /// <see cref="Phase"/>, and stops counting it as active. Called once; the request's owner decides the outcome.
+    /// </summary>
+    /// <param name="outcome">How the request ended.</param>
+    /// <exception cref="InvalidOperationException">The request has already ended.</exception>
+    public void End(RequestOutcome outcome)
     {
-        _finishReason = finishReason;
-        _inputTokens = inputTokens;
-        _outputTokens = outputTokens;
-    }
-
-    /// <summary>The request ended without a complete answer.</summary>
-    /// <param name="errorType">Why: <c>client_disconnected</c>, <c>timeout</c>, an exception's type name, ...</param>
-    /// <param name="outputTokens">Output tokens produced before the end, if known.</param>
-    public void Failed(string errorType, int outputTokens = 0)
-    {
-        if (_errorType is null)
+        if (_ended)
         {
-            _errorType = errorType;
-            _outputTokens = outputTokens;
-        }
-    }
-
-    /// <summary>The client left; counted once, under the current <see cref="Phase"/>.</summary>
-    /// <param name="outputTokens">Output tokens produced before it left.</param>
-    public void Disconnected(int outputTokens = 0)
-    {
-        if (_errorType is not null)
-        {
-            return;
+            throw new InvalidOperationException("The request's outcome is recorded once.");
         }
 
-        Failed("client_disconnected", outputTokens);
-        var tags = _tags;
-        tags.Add(OpenAiStreamingMetricNames.PhaseTag, Phase switch
-        {
-            RequestPhase.Waiting => "waiting",
-            RequestPhase.BeforeFirstToken => "before_first_token",
-            _ => "streaming",
-        });
-        _metrics.ClientDisconnects.Add(1, tags);
-    }
-
-    /// <summary>Records the request's totals and stops counting it as active. Idempotent.</summary>
-    public void Dispose()
-    {
-        if (_disposed)
-        {
-            return;
-        }
-
-        _disposed = true;
+        _ended = true;
         _metrics.ActiveStreams.Add(-1, _tags);
         var tags = _tags;
-        if (_errorType is not null)
+        if (outcome.ErrorType is { } errorType)
         {
-            tags.Add(OpenAiStreamingMetricNames.ErrorTypeTag, _errorType);
+            tags.Add(OpenAiStreamingMetricNames.ErrorTypeTag, errorType);
         }
-        else if (_finishReason is not null)
+        else if (outcome.FinishReason is { } finishReason)
         {
-            tags.Add(OpenAiStreamingMetricNames.FinishReasonTag, _finishReason);
+            tags.Add(OpenAiStreamingMetricNames.FinishReasonTag, finishReason);
+        }
+
+        if (outcome.IsDisconnect)
+        {
+            var disconnect = _tags;
+            disconnect.Add(OpenAiStreamingMetricNames.PhaseTag, Phase switch
+            {
+                RequestPhase.Waiting => "waiting",
+                RequestPhase.BeforeFirstToken => "before_first_token",
+                _ => "streaming",
+            });
+            _metrics.ClientDisconnects.Add(1, disconnect);
         }
 
         _metrics.Requests.Add(1, tags);
@@ -191,24 +149,24 @@ public sealed class RequestMetrics : IDisposable
         if (_hasContent)
         {
             _metrics.TimeToFirstToken.Record(_time.GetElapsedTime(_arrival, _firstContent).TotalSeconds, tags);
-            if (_outputTokens > 1 && _lastContent > _firstContent)
+            if (outcome.OutputTokens > 1 && _lastContent > _firstContent)
             {
-                _metrics.TimePerOutputToken.Record(_time.GetElapsedTime(_firstContent, _lastContent).TotalSeconds / (_outputTokens - 1), tags);
+                _metrics.TimePerOutputToken.Record(_time.GetElapsedTime(_firstContent, _lastContent).TotalSeconds / (outcome.OutputTokens - 1), tags);
             }
         }
 
-        if (_inputTokens > 0)
+        if (outcome.InputTokens > 0)
         {
             var input = _tags;
             input.Add(OpenAiStreamingMetricNames.TokenTypeTag, "input");
-            _metrics.Tokens.Add(_inputTokens, input);
+            _metrics.Tokens.Add(outcome.InputTokens, input);
         }
 
-        if (_outputTokens > 0)
+        if (outcome.OutputTokens > 0)
         {
             var output = _tags;
             output.Add(OpenAiStreamingMetricNames.TokenTypeTag, "output");
-            _metrics.Tokens.Add(_outputTokens, output);
+            _metrics.Tokens.Add(outcome.OutputTokens, output);
         }
     }
 }

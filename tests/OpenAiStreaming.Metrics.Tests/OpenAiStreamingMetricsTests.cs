@@ -1,5 +1,6 @@
 using System.Diagnostics.Metrics;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Time.Testing;
 using static OpenAiStreaming.Metrics.OpenAiStreamingMetricNames;
 
 namespace OpenAiStreaming.Metrics.Tests;
@@ -11,7 +12,7 @@ public sealed class OpenAiStreamingMetricsTests : IDisposable
     private static readonly double[] s_ttftBuckets = [0.001, 0.005, 0.01, 0.02, 0.04, 0.06, 0.08, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10];
     private static readonly double[] s_tpotBuckets = [0.01, 0.025, 0.05, 0.075, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5, 0.75, 1, 2.5];
 
-    private readonly MeterRecorder _m = new();
+    private readonly MetricsHarness _m = new();
 
     public void Dispose() => _m.Dispose();
 
@@ -100,7 +101,7 @@ public sealed class OpenAiStreamingMetricsTests : IDisposable
         using var other = new ServiceCollection().AddMetrics().BuildServiceProvider();
         var otherMetrics = new OpenAiStreamingMetrics(other.GetRequiredService<IMeterFactory>());
 
-        otherMetrics.StartRequest("other", "chat", TimeProvider.System.GetTimestamp(), TimeProvider.System).Dispose();
+        otherMetrics.StartRequest("other", "chat", _m.Time.GetTimestamp(), _m.Time).End(RequestOutcome.Completed("stop", 1, 1));
 
         Assert.Empty(_m.Of(ActiveStreams));
         Assert.Empty(_m.Of(Requests));
@@ -111,13 +112,15 @@ public sealed class OpenAiStreamingMetricsTests : IDisposable
     {
         using var services = new ServiceCollection().AddMetrics().BuildServiceProvider();
         var metrics = new OpenAiStreamingMetrics(services.GetRequiredService<IMeterFactory>());
-        var time = new ManualTimeProvider();
+        var time = new FakeTimeProvider();
 
-        using var request = metrics.StartRequest("m", "chat", time.GetTimestamp(), time);
+        var request = metrics.StartRequest("m", "chat", time.GetTimestamp(), time);
         request.Queued();
         request.Admitted();
         request.Flushed(1, 10, time.GetTimestamp(), hadContent: true);
-        request.Completed("stop", 1, 1);
+        request.End(RequestOutcome.Completed("stop", 1, 1));
+
+        Assert.Equal(RequestPhase.Streaming, request.Phase);
     }
 
     [Fact]

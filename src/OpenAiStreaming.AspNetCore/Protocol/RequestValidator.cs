@@ -1,10 +1,8 @@
 using System.Text.Json;
 using Microsoft.Extensions.AI;
+using OpenAiStreaming.AspNetCore.Streaming;
 
 namespace OpenAiStreaming.AspNetCore.Protocol;
-
-/// <summary>A request that passed validation, in Microsoft.Extensions.AI terms.</summary>
-internal sealed record ValidatedRequest(string Model, List<ChatMessage> Messages, ChatOptions Options, bool Stream, bool IncludeUsage);
 
 /// <summary>
 /// Checks every known field's range and shape, naming the field in <c>param</c> when one is wrong, and maps the request

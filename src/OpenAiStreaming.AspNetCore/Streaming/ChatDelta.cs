@@ -1,7 +1,6 @@
 using System.Buffers;
 using System.Text;
 using Microsoft.Extensions.AI;
-using OpenAiStreaming.Pump;
 
 namespace OpenAiStreaming.AspNetCore.Streaming;
 
@@ -44,6 +43,9 @@ internal sealed class ChatDelta
         return new ChatDelta(null, update);
     }
 
+    /// <summary>One token's text, as a pushing model loop writes it.</summary>
+    public static ChatDelta FromText(string text) => new(text, null);
+
     public static async IAsyncEnumerable<ChatDelta> FromAsync(IAsyncEnumerable<ChatResponseUpdate> updates)
     {
         await foreach (var update in updates.ConfigureAwait(false))
@@ -51,6 +53,9 @@ internal sealed class ChatDelta
             yield return From(update);
         }
     }
+
+    /// <summary>This delta as an update, for a reader that expects updates rather than deltas.</summary>
+    public ChatResponseUpdate ToUpdate() => Update ?? new ChatResponseUpdate(ChatRole.Assistant, _merged?.ToString() ?? _text);
 
     /// <summary>Appends this delta's text to <paramref name="destination"/>.</summary>
     public void CopyTextTo(ArrayBufferWriter<char> destination)
@@ -88,17 +93,4 @@ internal sealed class ChatDelta
         TextUpdates += next.TextUpdates;
         return true;
     }
-}
-
-/// <summary>Merges text deltas; sizes them by their characters, as UTF-16 in memory, plus a fixed cost per update.</summary>
-internal sealed class ChatDeltaMerger : IDeltaMerger<ChatDelta>
-{
-    /// <summary>What an update that is more than text is counted as: its objects, roughly.</summary>
-    private const int UpdateSize = 256;
-
-    public static readonly ChatDeltaMerger Instance = new();
-
-    public bool TryMerge(ChatDelta pending, ChatDelta next) => pending.TryAppend(next);
-
-    public long GetSize(ChatDelta delta) => delta.Update is null ? delta.TextLength * sizeof(char) : UpdateSize;
 }

@@ -1,18 +1,5 @@
 namespace OpenAiStreaming.AspNetCore.Streaming;
 
-/// <summary>What <see cref="ModelAdmission.TryEnter"/> decided.</summary>
-internal enum AdmissionResult
-{
-    /// <summary>A slot was free: the request runs now.</summary>
-    Admitted,
-
-    /// <summary>No slot, but room in the queue: wait with <see cref="ModelAdmission.WaitAsync"/>.</summary>
-    Queued,
-
-    /// <summary>No slot and no room in the queue: answer 429.</summary>
-    Rejected,
-}
-
 /// <summary>
 /// One model's concurrency limit (<see cref="OpenAiStreamingOptions.MaxConcurrentStreams"/>) and the bounded queue
 /// in front of it (<see cref="OpenAiStreamingOptions.MaxQueuedStreams"/>). Queued requests are admitted in arrival order.
@@ -68,14 +55,4 @@ internal sealed class ModelAdmission
 
     /// <summary>Gives back the slot of an admitted request.</summary>
     public void Leave() => _slots?.Release();
-}
-
-/// <summary>The admission state of every model, made on first use.</summary>
-internal sealed class AdmissionControl(Microsoft.Extensions.Options.IOptions<OpenAiStreamingOptions> options)
-{
-    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, ModelAdmission> _models = new(StringComparer.Ordinal);
-    private readonly OpenAiStreamingOptions _options = options.Value;
-
-    public ModelAdmission For(string model) =>
-        _models.GetOrAdd(model, static (_, o) => new ModelAdmission(o.MaxConcurrentStreams, o.MaxQueuedStreams), _options);
 }

@@ -1,16 +1,16 @@
 using System.Buffers;
 using Microsoft.Extensions.AI;
-using OpenAiStreaming.AspNetCore.Streaming;
 
-namespace OpenAiStreaming.AspNetCore.Protocol;
+namespace OpenAiStreaming.AspNetCore.Streaming;
 
 /// <summary>
-/// What a completion has produced so far: text not yet written, tool calls, the finish reason and usage. Both the
-/// streaming and the whole-answer paths fold the backend's updates through it, so they agree.
+/// What a completion has produced so far: text not yet written, tool calls, the finish reason, and the token counts.
+/// Both the streaming and the whole-answer paths fold the backend's deltas through it, so they agree; it is the one
+/// place where output tokens are counted.
 /// </summary>
 internal sealed class CompletionState
 {
-    /// <summary>Text received and not yet written; a streaming writer empties it once per drained batch.</summary>
+    /// <summary>Text received and not yet written; a streaming writer empties it after each delta.</summary>
     private readonly ArrayBufferWriter<char> _pendingText = new();
 
     /// <summary>Text deltas received: the output token count when the backend reports none.</summary>
@@ -24,7 +24,8 @@ internal sealed class CompletionState
 
     public ReadOnlySpan<char> PendingText => _pendingText.WrittenSpan;
 
-    public List<FunctionCallContent> ToolCalls { get; } = [];
+    /// <summary>Every tool call so far, each with where in <see cref="PendingText"/> it arrived.</summary>
+    public List<PendingToolCall> ToolCalls { get; } = [];
 
     /// <summary>The finish reason in OpenAI's vocabulary: stop, length, tool_calls or content_filter.</summary>
     public string FinishReason => _finishReason?.Value switch
@@ -38,22 +39,25 @@ internal sealed class CompletionState
 
     public void ClearPendingText() => _pendingText.ResetWrittenCount();
 
-    /// <summary>Folds one pumped delta in; <paramref name="onToolCall"/> sees each function call as it arrives.</summary>
-    public void Apply(ChatDelta delta, Action<CompletionState, FunctionCallContent>? onToolCall = null)
+    /// <summary>Folds one pumped delta in.</summary>
+    /// <returns>How many tool calls it carried: they are the last entries of <see cref="ToolCalls"/>.</returns>
+    public int Apply(ChatDelta delta)
     {
         if (delta.Update is { } update)
         {
-            Apply(update, onToolCall);
-            return;
+            return Apply(update);
         }
 
         delta.CopyTextTo(_pendingText);
         _textDeltas += delta.TextUpdates;
+        return 0;
     }
 
-    /// <summary>Folds one update in; <paramref name="onToolCall"/> sees each function call as it arrives.</summary>
-    public void Apply(ChatResponseUpdate update, Action<CompletionState, FunctionCallContent>? onToolCall = null)
+    /// <summary>Folds one update in.</summary>
+    /// <returns>How many tool calls it carried: they are the last entries of <see cref="ToolCalls"/>.</returns>
+    public int Apply(ChatResponseUpdate update)
     {
+        int toolCalls = 0;
         foreach (var content in update.Contents)
         {
             switch (content)
@@ -63,8 +67,8 @@ internal sealed class CompletionState
                     _textDeltas++;
                     break;
                 case FunctionCallContent call:
-                    onToolCall?.Invoke(this, call);
-                    ToolCalls.Add(call);
+                    ToolCalls.Add(new PendingToolCall(call, _pendingText.WrittenCount));
+                    toolCalls++;
                     break;
                 case UsageContent usage:
                     _usage = usage.Details;
@@ -76,18 +80,22 @@ internal sealed class CompletionState
         {
             _finishReason = finishReason;
         }
+
+        return toolCalls;
     }
 
     /// <summary>
     /// Usage as the backend reported it; what it left out is counted here: output tokens as the number of text deltas
     /// (a model loop emits one per token), prompt tokens as a quarter of the prompt's characters, rounded up.
     /// </summary>
-    public (int Prompt, int Completion) Usage(IReadOnlyList<ChatMessage> prompt)
+    public TokenUsage Usage(IReadOnlyList<ChatMessage> prompt)
     {
-        int completion = (int?)_usage?.OutputTokenCount ?? _textDeltas;
         int promptTokens = (int?)_usage?.InputTokenCount ?? EstimatePromptTokens(prompt);
-        return (promptTokens, completion);
+        return new TokenUsage(promptTokens, OutputTokens);
     }
+
+    /// <summary>Output tokens so far, as <see cref="Usage"/> reports them.</summary>
+    public int OutputTokens => (int?)_usage?.OutputTokenCount ?? _textDeltas;
 
     private static int EstimatePromptTokens(IReadOnlyList<ChatMessage> prompt)
     {

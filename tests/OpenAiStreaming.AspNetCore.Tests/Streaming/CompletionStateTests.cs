@@ -1,7 +1,7 @@
 using Microsoft.Extensions.AI;
-using OpenAiStreaming.AspNetCore.Protocol;
+using OpenAiStreaming.AspNetCore.Streaming;
 
-namespace OpenAiStreaming.AspNetCore.Tests.Protocol;
+namespace OpenAiStreaming.AspNetCore.Tests.Streaming;
 
 public class CompletionStateTests
 {
@@ -88,22 +88,18 @@ public class CompletionStateTests
     }
 
     [Fact]
-    public void Apply_ToolCall_CallbackSeesStateAndCallThenCallIsKept()
+    public void Apply_ToolCallsBetweenText_ReturnsTheirCountAndWhereInTheTextEachCame()
     {
         var state = new CompletionState();
-        var call = new FunctionCallContent("c1", "weather", new Dictionary<string, object?> { ["city"] = "Paris" });
-        var seen = new List<(CompletionState State, FunctionCallContent Call, int KeptBefore)>();
+        var first = new FunctionCallContent("c1", "weather", new Dictionary<string, object?> { ["city"] = "Paris" });
+        var second = new FunctionCallContent("c2", "time", null);
 
-        state.Apply(
-            new ChatResponseUpdate(ChatRole.Assistant, [new TextContent("checking"), call]),
-            (s, c) => seen.Add((s, c, s.ToolCalls.Count)));
+        int calls = state.Apply(new ChatResponseUpdate(ChatRole.Assistant, [new TextContent("checking"), first, new TextContent("..."), second]));
 
-        var (seenState, seenCall, keptBefore) = Assert.Single(seen);
-        Assert.Same(state, seenState);
-        Assert.Same(call, seenCall);
-        Assert.Equal(0, keptBefore);
-        Assert.Same(call, Assert.Single(state.ToolCalls));
-        Assert.Equal("checking", state.PendingText.ToString());
+        Assert.Equal(2, calls);
+        Assert.Equal([new PendingToolCall(first, 8), new PendingToolCall(second, 11)], state.ToolCalls);
+        Assert.Equal("checking...", state.PendingText.ToString());
+        Assert.Equal(0, state.Apply(new ChatResponseUpdate(ChatRole.Assistant, "more")));
     }
 
     [Fact]
@@ -115,7 +111,7 @@ public class CompletionStateTests
 
         var usage = state.Usage([new ChatMessage(ChatRole.User, "a long prompt that would count differently")]);
 
-        Assert.Equal((11, 7), usage);
+        Assert.Equal(new TokenUsage(11, 7), usage);
     }
 
     [Fact]
@@ -130,7 +126,7 @@ public class CompletionStateTests
         // 5 + 4 characters: ceil(9 / 4) = 3. Empty deltas are not tokens.
         var usage = state.Usage([new ChatMessage(ChatRole.System, "abcde"), new ChatMessage(ChatRole.User, "fghi")]);
 
-        Assert.Equal((3, 3), usage);
+        Assert.Equal(new TokenUsage(3, 3), usage);
     }
 
     [Theory]
@@ -169,7 +165,7 @@ public class CompletionStateTests
         var state = new CompletionState();
         state.Apply(new ChatResponseUpdate(ChatRole.Assistant, [new UsageContent(new UsageDetails { OutputTokenCount = 9 })]));
 
-        Assert.Equal((2, 9), state.Usage([new ChatMessage(ChatRole.User, "12345678")]));
+        Assert.Equal(new TokenUsage(2, 9), state.Usage([new ChatMessage(ChatRole.User, "12345678")]));
     }
 
     [Fact]
@@ -180,7 +176,7 @@ public class CompletionStateTests
         state.Apply(new ChatResponseUpdate(ChatRole.Assistant, "b"));
         state.Apply(new ChatResponseUpdate(ChatRole.Assistant, [new UsageContent(new UsageDetails { InputTokenCount = 40 })]));
 
-        Assert.Equal((40, 2), state.Usage([new ChatMessage(ChatRole.User, "x")]));
+        Assert.Equal(new TokenUsage(40, 2), state.Usage([new ChatMessage(ChatRole.User, "x")]));
     }
 
     private static string FinishOf(ChatFinishReason reason)

@@ -1,0 +1,329 @@
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.AI;
+using OpenAiStreaming.Metrics;
+using OpenAiStreaming.Pump;
+
+namespace OpenAiStreaming.AspNetCore.Streaming;
+
+/// <summary>
+/// One completion request from admission to the last byte, whatever its wire format: it holds the request's admission
+/// lease, runs the model through a pump under one token linked to the client's connection, the host's shutdown deadline
+/// and the stream's maximum duration, writes heartbeats while nothing comes, and ends every request once, either
+/// complete or visibly failed (a status, or an error event and an aborted connection), recording that end once in the
+/// metrics and the log. What the bytes are is the encoder's business.
+/// </summary>
+internal sealed class CompletionLifecycle
+{
+    /// <summary>How long an error event gets to reach the socket before the connection is aborted (see DESIGN).</summary>
+    private static readonly TimeSpan s_errorDrainDelay = TimeSpan.FromMilliseconds(100);
+
+    private readonly HttpContext _context;
+    private readonly ValidatedRequest _request;
+    private readonly IChatClient _client;
+    private readonly ICompletionEncoder _encoder;
+    private readonly RequestMetrics _metrics;
+    private readonly StreamingEnvironment _environment;
+
+    /// <summary>What the model has produced so far: the one place its tokens are counted.</summary>
+    private readonly CompletionState _state = new();
+
+    /// <summary>Fires when <see cref="OpenAiStreamingOptions.MaxStreamDuration"/> has passed; null without a limit.</summary>
+    private CancellationTokenSource? _deadline;
+
+    /// <summary>The stream's one token: the client's connection, the shutdown deadline, the duration limit.</summary>
+    private CancellationTokenSource? _stream;
+
+    /// <summary>True when content was written since the last flush: the user sees tokens when it completes.</summary>
+    private bool _contentPending;
+
+    public CompletionLifecycle(
+        HttpContext context, ValidatedRequest request, IChatClient client, ICompletionEncoder encoder, RequestMetrics metrics, StreamingEnvironment environment)
+    {
+        _context = context;
+        _request = request;
+        _client = client;
+        _encoder = encoder;
+        _metrics = metrics;
+        _environment = environment;
+    }
+
+    private OpenAiStreamingOptions Options => _environment.Options;
+
+    private StreamLifetime Lifetime => _environment.Lifetime;
+
+    private CancellationToken Aborted => _context.RequestAborted;
+
+    private CancellationToken StreamToken => _stream!.Token;
+
+    /// <summary>Serves the request; returns once the model has stopped and the end is recorded.</summary>
+    public async Task RunAsync()
+    {
+        CompletionEnd? end = null;
+        try
+        {
+            end = await ServeAsync().ConfigureAwait(false);
+        }
+        catch (Exception) when (Aborted.IsCancellationRequested)
+        {
+            // The client left: whatever failed on the way out (a write, the producer's cancellation) is expected.
+            end = CompletionEnd.ClientGone;
+        }
+        finally
+        {
+            _stream?.Dispose();
+            _deadline?.Dispose();
+            Record(end);
+        }
+    }
+
+    /// <summary>Admission, the model, the answer; the end it came to, told to the client when it is a failure.</summary>
+    private async Task<CompletionEnd> ServeAsync()
+    {
+        if (Lifetime.Stopping.IsCancellationRequested)
+        {
+            return await FailAsync(CompletionEnd.Unavailable).ConfigureAwait(false);
+        }
+
+        // Admission happens while a real status code can still be sent.
+        using var lease = new AdmissionLease(_environment.Admissions.For(_request.Model));
+        if (lease.Result == AdmissionResult.Rejected)
+        {
+            _context.Response.Headers.RetryAfter = "1";
+            return await FailAsync(CompletionEnd.RateLimited).ConfigureAwait(false);
+        }
+
+        _deadline = Options.MaxStreamDuration is { } duration ? new CancellationTokenSource(duration, _environment.TimeProvider) : null;
+        _stream = CancellationTokenSource.CreateLinkedTokenSource(Aborted, Lifetime.DrainDeadline, _deadline?.Token ?? default);
+        var end = lease.Result == AdmissionResult.Queued ? await WaitForAdmissionAsync(lease).ConfigureAwait(false) : null;
+        end ??= await GenerateAsync().ConfigureAwait(false);
+        return end.IsFailure ? await FailAsync(end).ConfigureAwait(false) : end;
+    }
+
+    /// <summary>
+    /// Waits for a slot. A streaming request starts its response first and sends heartbeats while it waits, so proxies
+    /// keep it open; the host stopping ends the wait.
+    /// </summary>
+    /// <returns>Null once admitted; otherwise how the request ended while it waited.</returns>
+    private async Task<CompletionEnd?> WaitForAdmissionAsync(AdmissionLease lease)
+    {
+        _metrics.Queued();
+        using var wait = CancellationTokenSource.CreateLinkedTokenSource(StreamToken, Lifetime.Stopping);
+        var heartbeat = Options.HeartbeatInterval > TimeSpan.Zero ? Options.HeartbeatInterval : Timeout.InfiniteTimeSpan;
+        try
+        {
+            if (_request.Stream && !await StartStreamAsync().ConfigureAwait(false))
+            {
+                return CompletionEnd.ClientGone;
+            }
+
+            while (!await lease.WaitAsync(heartbeat, wait.Token).ConfigureAwait(false))
+            {
+                if (_encoder.HasStarted && !await WriteHeartbeatAndFlushAsync().ConfigureAwait(false))
+                {
+                    return CompletionEnd.ClientGone;
+                }
+            }
+
+            _metrics.Admitted();
+            return null;
+        }
+        catch (OperationCanceledException ex) when (!Aborted.IsCancellationRequested)
+        {
+            return Lifetime.Stopping.IsCancellationRequested ? CompletionEnd.Unavailable : Classify(ex);
+        }
+    }
+
+    /// <summary>Runs the model through the pump into a stream or a whole answer.</summary>
+    private async Task<CompletionEnd> GenerateAsync()
+    {
+        TokenPump<ChatDelta> pump;
+        try
+        {
+            var pumpOptions = new TokenPumpOptions
+            {
+                Capacity = Options.MaxQueuedDeltas,
+                MaxBufferedBytes = Options.MaxBufferedBytes,
+                TimeProvider = _environment.TimeProvider,
+            };
+            pump = await ChatProducer.StartAsync(_client, _request, pumpOptions, StreamToken).ConfigureAwait(false);
+        }
+        catch (ArgumentException ex) when (!Aborted.IsCancellationRequested)
+        {
+            return new CompletionEnd(CompletionEndKind.BackendRejected, ex);
+        }
+        catch (Exception ex) when (!Aborted.IsCancellationRequested)
+        {
+            return Classify(ex);
+        }
+
+        await using (pump.ConfigureAwait(false))
+        {
+            try
+            {
+                return _request.Stream
+                    ? await StreamAsync(pump).ConfigureAwait(false)
+                    : await RespondWholeAsync(pump).ConfigureAwait(false);
+            }
+            catch (Exception ex) when (!Aborted.IsCancellationRequested)
+            {
+                return Classify(ex);
+            }
+            finally
+            {
+                _metrics.Coalesced(pump.MergedCount);
+            }
+        }
+    }
+
+    private async Task<CompletionEnd> StreamAsync(TokenPump<ChatDelta> pump)
+    {
+        if (!_encoder.HasStarted && !await StartStreamAsync().ConfigureAwait(false))
+        {
+            return CompletionEnd.ClientGone;
+        }
+
+        while (true)
+        {
+            var signal = await pump.WaitAsync(Options.HeartbeatInterval, StreamToken).ConfigureAwait(false);
+            if (signal == PumpSignal.Completed)
+            {
+                _encoder.WriteEnd(_state.FinishReason, _state.Usage(_request.Messages));
+                return await FlushAsync().ConfigureAwait(false) ? CompletionEnd.Completed : CompletionEnd.ClientGone;
+            }
+
+            if (signal == PumpSignal.Idle)
+            {
+                if (!await WriteHeartbeatAndFlushAsync().ConfigureAwait(false))
+                {
+                    return CompletionEnd.ClientGone;
+                }
+
+                continue;
+            }
+
+            // Everything that is ready goes out in one flush, a chunk per delta as the backend produced them
+            // (a delta holds several tokens only when the pump merged them for a lagging client).
+            while (pump.TryRead(out var delta))
+            {
+                int toolCalls = _state.Apply(delta);
+                _contentPending |= _encoder.WriteDelta(_state, toolCalls);
+                _state.ClearPendingText();
+            }
+
+            if (!await FlushAsync().ConfigureAwait(false))
+            {
+                return CompletionEnd.ClientGone;
+            }
+        }
+    }
+
+    private async Task<CompletionEnd> RespondWholeAsync(TokenPump<ChatDelta> pump)
+    {
+        while (await pump.WaitAsync(Timeout.InfiniteTimeSpan, StreamToken).ConfigureAwait(false) != PumpSignal.Completed)
+        {
+            while (pump.TryRead(out var delta))
+            {
+                _state.Apply(delta);
+            }
+        }
+
+        await _encoder.WriteWholeAsync(_context.Response, _state, _state.Usage(_request.Messages), Aborted).ConfigureAwait(false);
+        _metrics.AnswerWritten();
+        return CompletionEnd.Completed;
+    }
+
+    /// <summary>Sends the response's headers and opening events in one flush; false when the client is gone.</summary>
+    private ValueTask<bool> StartStreamAsync()
+    {
+        _encoder.StartStream(_context.Response);
+        return FlushAsync();
+    }
+
+    private ValueTask<bool> WriteHeartbeatAndFlushAsync()
+    {
+        _encoder.WriteHeartbeat();
+        _metrics.Heartbeat();
+        return FlushAsync();
+    }
+
+    /// <summary>Flushes; a flush the client can no longer receive counts as a disconnect and stops generation.</summary>
+    private async ValueTask<bool> FlushAsync()
+    {
+        int events = _encoder.UnflushedEvents;
+        long bytes = _encoder.UnflushedBytes;
+        long start = _environment.TimeProvider.GetTimestamp();
+        var result = await _encoder.FlushAsync(Aborted).ConfigureAwait(false);
+        if (result.IsCompleted || result.IsCanceled)
+        {
+            await _stream!.CancelAsync().ConfigureAwait(false);
+            return false;
+        }
+
+        _metrics.Flushed(events, bytes, start, _contentPending);
+        _contentPending = false;
+        return true;
+    }
+
+    /// <summary>Why a started request ended early: what cancelled the stream's token, or what the model threw.</summary>
+    private CompletionEnd Classify(Exception exception)
+    {
+        if (exception is TokenPumpOverflowException)
+        {
+            return new CompletionEnd(CompletionEndKind.ClientTooSlow, exception);
+        }
+
+        if (Lifetime.DrainDeadline.IsCancellationRequested)
+        {
+            return new CompletionEnd(CompletionEndKind.ShutdownCut, exception);
+        }
+
+        return _deadline?.IsCancellationRequested == true
+            ? new CompletionEnd(CompletionEndKind.TimedOut, exception)
+            : new CompletionEnd(CompletionEndKind.BackendFailed, exception);
+    }
+
+    /// <summary>
+    /// Tells the client the request failed: as a status and error body while the response has not started; once it
+    /// has, as an error event, flushed and given a moment to reach the socket, then an aborted connection, so that no
+    /// client mistakes the truncated answer for a complete one.
+    /// </summary>
+    private async Task<CompletionEnd> FailAsync(CompletionEnd end)
+    {
+        if (!_encoder.HasStarted)
+        {
+            await _encoder.WriteFailureAsync(_context.Response, end).ConfigureAwait(false);
+            return end;
+        }
+
+        try
+        {
+            _encoder.WriteError(end);
+            await _encoder.FlushAsync(Aborted).ConfigureAwait(false);
+            await Task.Delay(s_errorDrainDelay, _environment.TimeProvider, Aborted).ConfigureAwait(false);
+        }
+        catch (Exception) when (Aborted.IsCancellationRequested)
+        {
+            // The client is gone already; the abort below is all that is left to do.
+        }
+        finally
+        {
+            _context.Abort();
+        }
+
+        return end;
+    }
+
+    /// <summary>Records the request's one end in the log and the metrics.</summary>
+    private void Record(CompletionEnd? end)
+    {
+        if (end is null)
+        {
+            // Our own failure, on its way to the server's unhandled-exception log.
+            _metrics.End(RequestOutcome.Failed("_OTHER", _state.OutputTokens));
+            return;
+        }
+
+        OpenAiStreamingLog.Ended(_environment.Logger, _request.Model, end, Options.MaxStreamDuration);
+        _metrics.End(end.ToOutcome(_state, _request.Messages));
+    }
+}

@@ -1,0 +1,59 @@
+using OpenAiStreaming.AspNetCore.Streaming;
+
+namespace OpenAiStreaming.AspNetCore.Tests.Streaming;
+
+public sealed class AdmissionLeaseTests
+{
+    private static readonly TimeSpan s_limit = TimeSpan.FromSeconds(10);
+
+    [Fact]
+    public void Dispose_Admitted_GivesTheSlotBack()
+    {
+        var admission = new ModelAdmission(maxConcurrent: 1, maxQueued: 0);
+        var lease = new AdmissionLease(admission);
+        Assert.Equal(AdmissionResult.Admitted, lease.Result);
+        Assert.Equal(AdmissionResult.Rejected, new AdmissionLease(admission).Result);
+
+        lease.Dispose();
+        lease.Dispose();
+
+        Assert.Equal(AdmissionResult.Admitted, admission.TryEnter());
+        Assert.Equal(AdmissionResult.Rejected, admission.TryEnter()); // a second dispose gave nothing more back
+    }
+
+    [Fact]
+    public async Task WaitAsync_SlotFreed_LeaseNowHoldsTheSlot_DisposeGivesTheSlotBack()
+    {
+        var admission = new ModelAdmission(maxConcurrent: 1, maxQueued: 1);
+        var first = new AdmissionLease(admission);
+        using var second = new AdmissionLease(admission);
+        Assert.Equal(AdmissionResult.Queued, second.Result);
+
+        first.Dispose();
+        Assert.True(await second.WaitAsync(s_limit, TestContext.Current.CancellationToken));
+        Assert.Equal(AdmissionResult.Admitted, second.Result);
+        Assert.Equal(AdmissionResult.Queued, admission.TryEnter()); // the queue place is free again
+        admission.LeaveQueue();
+
+        second.Dispose();
+        Assert.Equal(AdmissionResult.Admitted, admission.TryEnter());
+    }
+
+    [Fact]
+    public async Task Dispose_AfterCancelledWait_FreesTheQueuePlace()
+    {
+        var admission = new ModelAdmission(maxConcurrent: 1, maxQueued: 1);
+        using var holder = new AdmissionLease(admission);
+        var queued = new AdmissionLease(admission);
+        using var cts = new CancellationTokenSource();
+        var wait = queued.WaitAsync(s_limit, cts.Token);
+
+        await cts.CancelAsync();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => wait);
+        Assert.Equal(AdmissionResult.Rejected, new AdmissionLease(admission).Result);
+        queued.Dispose();
+
+        using var next = new AdmissionLease(admission);
+        Assert.Equal(AdmissionResult.Queued, next.Result);
+    }
+}
