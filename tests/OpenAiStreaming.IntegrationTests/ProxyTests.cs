@@ -128,7 +128,7 @@ public sealed class ProxyTests
     /// Starts the proxy of <paramref name="variant"/> in front of <paramref name="app"/>: the files of samples/deploy
     /// with their listen address and upstream replaced, or stock nginx with gzip on for event streams.
     /// </summary>
-    private static Task<ProxyProcess> StartAsync(string variant, Uri app)
+    private static Task<ServerProcess> StartAsync(string variant, Uri app)
     {
         string upstream = app.Authority; // 127.0.0.1:port
         return variant switch

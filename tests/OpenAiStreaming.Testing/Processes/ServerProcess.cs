@@ -1,29 +1,29 @@
 using System.Diagnostics;
-using System.Net;
-using System.Net.Sockets;
 using System.Text;
+using OpenAiStreaming.Testing.Hosting;
 
-namespace OpenAiStreaming.IntegrationTests.Infrastructure;
+namespace OpenAiStreaming.Testing.Processes;
 
 /// <summary>
-/// A real reverse proxy (nginx, Caddy, HAProxy: the Debian packages) started for one test in its own temp directory on
-/// a free loopback port; killed, with its children, and cleaned up on dispose. The per-proxy classes
-/// (<see cref="NginxProcess"/>, <see cref="CaddyProcess"/>, <see cref="HaproxyProcess"/>) say how to configure and start
-/// each one.
+/// A real server process (nginx, Caddy, HAProxy, the FastAPI peer) started for one test in its own temp directory on
+/// a free loopback port; killed, with its children, and cleaned up on dispose. The per-server classes
+/// (<see cref="NginxProcess"/>, <see cref="CaddyProcess"/>, <see cref="HaproxyProcess"/>) say how to configure and
+/// start each proxy.
 /// </summary>
-public sealed class ProxyProcess : IAsyncDisposable
+public sealed class ServerProcess : IAsyncDisposable
 {
     private readonly Process _process;
     private readonly string _directory;
     private readonly StringBuilder _output = new();
 
-    private ProxyProcess(Process process, string directory, int port)
+    private ServerProcess(Process process, string directory, int port)
     {
         _process = process;
         _directory = directory;
         BaseAddress = new Uri($"http://127.0.0.1:{port}/");
     }
 
+    /// <summary>http://127.0.0.1:port/ of the port the process was given.</summary>
     public Uri BaseAddress { get; }
 
     /// <summary>What the process wrote to stdout and stderr so far.</summary>
@@ -38,18 +38,19 @@ public sealed class ProxyProcess : IAsyncDisposable
         }
     }
 
-    /// <summary>The first of <paramref name="candidates"/> that exists, or null.</summary>
-    public static string? Find(params string[] candidates) => candidates.FirstOrDefault(File.Exists);
-
     /// <summary>
     /// Picks a free port and a temp directory, lets <paramref name="prepare"/> write the config there and say how to
-    /// start the binary, and waits (bounded) until the port accepts connections. Tries three ports before failing.
+    /// start the binary, and waits (bounded) until the port accepts connections. Tries three ports before failing:
+    /// another process may take the free port before this one binds it.
     /// </summary>
-    /// <param name="name">the proxy's name, for messages and the temp directory</param>
-    /// <param name="prepare">(directory, port) → the start info; it writes its config files into the directory</param>
-    /// <param name="logFile">a log file in the directory to quote when the proxy does not start (nginx's error.log)</param>
-    public static async Task<ProxyProcess> StartAsync(string name, Func<string, int, ProcessStartInfo> prepare, string? logFile = null)
+    /// <param name="name">The server's name, for messages and the temp directory.</param>
+    /// <param name="prepare">(directory, port) → the start info; it writes its config files into the directory.</param>
+    /// <param name="logFile">A log file in the directory to quote when the server does not start (nginx's error.log).</param>
+    /// <param name="startTimeout">How long the server may take to listen; 10 seconds when null.</param>
+    /// <returns>The listening server.</returns>
+    public static async Task<ServerProcess> StartAsync(string name, Func<string, int, ProcessStartInfo> prepare, string? logFile = null, TimeSpan? startTimeout = null)
     {
+        ArgumentNullException.ThrowIfNull(prepare);
         for (int attempt = 0; ; attempt++)
         {
             int port = Ports.Free();
@@ -57,22 +58,23 @@ public sealed class ProxyProcess : IAsyncDisposable
             var startInfo = prepare(directory, port);
             startInfo.RedirectStandardError = true;
             startInfo.RedirectStandardOutput = true;
+            startInfo.UseShellExecute = false;
             startInfo.WorkingDirectory = directory;
             var process = new Process { StartInfo = startInfo };
-            var proxy = new ProxyProcess(process, directory, port);
-            process.OutputDataReceived += (_, e) => proxy.Append(e.Data);
-            process.ErrorDataReceived += (_, e) => proxy.Append(e.Data);
+            var server = new ServerProcess(process, directory, port);
+            process.OutputDataReceived += (_, e) => server.Append(e.Data);
+            process.ErrorDataReceived += (_, e) => server.Append(e.Data);
             process.Start();
             process.BeginOutputReadLine();
             process.BeginErrorReadLine();
-            if (await proxy.WaitUntilListeningAsync(TimeSpan.FromSeconds(10)))
+            if (await Ports.WaitUntilListeningAsync(port, () => process.HasExited, startTimeout ?? TimeSpan.FromSeconds(10)))
             {
-                return proxy;
+                return server;
             }
 
             string log = logFile is not null && File.Exists(Path.Combine(directory, logFile)) ? File.ReadAllText(Path.Combine(directory, logFile)) : "";
-            string output = proxy.Output;
-            await proxy.DisposeAsync();
+            string output = server.Output;
+            await server.DisposeAsync();
             if (attempt == 2)
             {
                 throw new InvalidOperationException($"{name} did not start: {log}{output}");
@@ -80,6 +82,8 @@ public sealed class ProxyProcess : IAsyncDisposable
         }
     }
 
+    /// <summary>Kills the process tree, waits for it to exit and deletes the temp directory.</summary>
+    /// <returns>A task that completes when the process is gone.</returns>
     public async ValueTask DisposeAsync()
     {
         try
@@ -119,25 +123,5 @@ public sealed class ProxyProcess : IAsyncDisposable
         {
             _output.AppendLine(line);
         }
-    }
-
-    private async Task<bool> WaitUntilListeningAsync(TimeSpan timeout)
-    {
-        var deadline = Stopwatch.StartNew();
-        while (deadline.Elapsed < timeout && !_process.HasExited)
-        {
-            using var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
-            try
-            {
-                await socket.ConnectAsync(new IPEndPoint(IPAddress.Loopback, BaseAddress.Port), TestContext.Current.CancellationToken);
-                return true;
-            }
-            catch (SocketException)
-            {
-                await Task.Delay(50, TestContext.Current.CancellationToken);
-            }
-        }
-
-        return false;
     }
 }
