@@ -1,4 +1,5 @@
 using System.Net;
+using System.Net.ServerSentEvents;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Diagnostics.Metrics.Testing;
@@ -128,16 +129,18 @@ public sealed class MetricsTests
     private static Task<HttpResponseMessage> OpenAsync(TestApp app, string body) =>
         app.Client.SendAsync(Sse.ChatRequest(body), HttpCompletionOption.ResponseHeadersRead, Ct);
 
+    /// <summary>Reads events until one contains <paramref name="marker"/>; the rest of the stream stays unread.</summary>
     private static async Task ReadUntilAsync(HttpResponseMessage response, string marker)
     {
         var stream = await response.Content.ReadAsStreamAsync(Ct);
-        var seen = new System.Text.StringBuilder();
-        var buffer = new byte[4096];
-        while (!seen.ToString().Contains(marker, StringComparison.Ordinal))
+        await foreach (var item in SseParser.Create(stream).EnumerateAsync(Ct))
         {
-            int read = await stream.ReadAsync(buffer, Ct);
-            Assert.True(read > 0, $"the stream ended before '{marker}'");
-            seen.Append(System.Text.Encoding.UTF8.GetString(buffer, 0, read));
+            if (item.Data.Contains(marker, StringComparison.Ordinal))
+            {
+                return;
+            }
         }
+
+        Assert.Fail($"the stream ended before '{marker}'");
     }
 }

@@ -22,6 +22,9 @@ public enum Ending
 
     /// <summary>An <c>{"error":...}</c> event after the tokens, then the response ends without <c>[DONE]</c>.</summary>
     ErrorEvent,
+
+    /// <summary>Like <see cref="Done"/>, then a content event and a malformed one after <c>[DONE]</c>.</summary>
+    DoneThenMore,
 }
 
 /// <summary>What a <see cref="ScriptedServer"/> does for every request.</summary>
@@ -194,6 +197,12 @@ public sealed class ScriptedServer : IAsyncDisposable
             }
 
             await WriteAsync(response, "[DONE]", aborted);
+            if (_script.Ending == Ending.DoneThenMore)
+            {
+                await WriteAsync(response, Chunk("\"content\":\" late\"", "null"), aborted);
+                await WriteAsync(response, "{not json", aborted);
+            }
+
             Interlocked.Increment(ref _completed);
         }
         catch (OperationCanceledException) when (aborted.IsCancellationRequested)

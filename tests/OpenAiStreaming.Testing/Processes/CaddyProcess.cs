@@ -9,13 +9,7 @@ public static class CaddyProcess
     public static string? Binary { get; } = Executables.Find("caddy", "/usr/bin/caddy", "/usr/local/bin/caddy");
 
     /// <summary>Skips the calling test when Caddy is missing (CI installs it; see .ci/run).</summary>
-    public static void SkipIfMissing()
-    {
-        if (Binary is null)
-        {
-            Assert.Skip("caddy is not installed: apt-get install caddy (.ci/run does).");
-        }
-    }
+    public static void SkipIfMissing() => Executables.SkipIfMissing(Binary, "caddy");
 
     /// <summary>
     /// Starts <c>caddy run</c> with <paramref name="caddyfile"/>(port) behind a global options block that turns the admin

@@ -7,13 +7,7 @@ public static class Curl
     public static string? Binary { get; } = Executables.Find("curl", "/usr/bin/curl", "/usr/local/bin/curl");
 
     /// <summary>Skips the calling test when curl is missing (CI installs it; see .ci/run).</summary>
-    public static void SkipIfMissing()
-    {
-        if (Binary is null)
-        {
-            Assert.Skip("curl is not installed: apt-get install curl (.ci/run does).");
-        }
-    }
+    public static void SkipIfMissing() => Executables.SkipIfMissing(Binary, "curl");
 
     /// <summary>
     /// POSTs <paramref name="json"/> to <paramref name="url"/> with <c>curl -i -N -s --no-buffer</c> plus

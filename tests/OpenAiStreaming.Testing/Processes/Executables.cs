@@ -12,4 +12,15 @@ public static class Executables
         ?? (Environment.GetEnvironmentVariable("PATH") ?? "").Split(':', StringSplitOptions.RemoveEmptyEntries)
             .Select(directory => Path.Combine(directory, name))
             .FirstOrDefault(File.Exists);
+
+    /// <summary>Skips the calling test when <paramref name="binary"/> was not found (CI installs it; see .ci/run).</summary>
+    /// <param name="binary">What <see cref="Find"/> returned.</param>
+    /// <param name="package">The Debian package that installs it.</param>
+    public static void SkipIfMissing(string? binary, string package)
+    {
+        if (binary is null)
+        {
+            Assert.Skip($"{package} is not installed: apt-get install {package} (.ci/run does).");
+        }
+    }
 }

@@ -9,13 +9,7 @@ public static class HaproxyProcess
     public static string? Binary { get; } = Executables.Find("haproxy", "/usr/sbin/haproxy", "/usr/local/sbin/haproxy", "/usr/bin/haproxy");
 
     /// <summary>Skips the calling test when HAProxy is missing (CI installs it; see .ci/run).</summary>
-    public static void SkipIfMissing()
-    {
-        if (Binary is null)
-        {
-            Assert.Skip("haproxy is not installed: apt-get install haproxy (.ci/run does).");
-        }
-    }
+    public static void SkipIfMissing() => Executables.SkipIfMissing(Binary, "haproxy");
 
     /// <summary>Starts <c>haproxy -db</c> (foreground) with <paramref name="config"/>(port) as its configuration.</summary>
     public static Task<ServerProcess> StartAsync(Func<int, string> config)

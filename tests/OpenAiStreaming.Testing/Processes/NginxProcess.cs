@@ -12,13 +12,7 @@ public static class NginxProcess
     public static string? Binary { get; } = Executables.Find("nginx", "/usr/sbin/nginx", "/usr/local/sbin/nginx", "/usr/bin/nginx");
 
     /// <summary>Skips the calling test when nginx is missing (CI installs it; see .ci/run).</summary>
-    public static void SkipIfMissing()
-    {
-        if (Binary is null)
-        {
-            Assert.Skip("nginx is not installed: apt-get install nginx (.ci/run does).");
-        }
-    }
+    public static void SkipIfMissing() => Executables.SkipIfMissing(Binary, "nginx");
 
     /// <summary>Starts nginx with <paramref name="locationBody"/> as the body of <c>location / { ... }</c>.</summary>
     public static Task<ServerProcess> StartAsync(string locationBody) =>
