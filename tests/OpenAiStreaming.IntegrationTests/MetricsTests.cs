@@ -1,5 +1,4 @@
 using System.Net;
-using System.Net.ServerSentEvents;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Diagnostics.Metrics.Testing;
@@ -78,17 +77,17 @@ public sealed class MetricsTests
 
         // Streaming: the client reads content, then leaves.
         var streaming = await OpenAsync(app, Sse.ChatBody());
-        await ReadUntilAsync(streaming, "\"content\":\"w");
+        await Sse.ReadUntilAsync(streaming, "\"content\":\"w");
         // Waiting: the model's one slot is taken by the stream above.
         var waiting = await OpenAsync(app, Sse.ChatBody());
-        await ReadUntilAsync(waiting, "\"role\"");
+        await Sse.ReadUntilAsync(waiting, "\"role\"");
         waiting.Dispose();
         await disconnects.WaitForMeasurementsAsync(1, s_wait);
         streaming.Dispose();
         await disconnects.WaitForMeasurementsAsync(2, s_wait);
         // Before the first token: the model takes 200 ms to start.
         var early = await OpenAsync(app, Sse.ChatBody());
-        await ReadUntilAsync(early, "\"role\"");
+        await Sse.ReadUntilAsync(early, "\"role\"");
         early.Dispose();
         await Meters.WaitUntilAsync(
             () => requests.GetMeasurementSnapshot().Count == 3 && activeStreams.GetMeasurementSnapshot().Sum(m => m.Value) == 0,
@@ -128,19 +127,4 @@ public sealed class MetricsTests
 
     private static Task<HttpResponseMessage> OpenAsync(TestApp app, string body) =>
         app.Client.SendAsync(Sse.ChatRequest(body), HttpCompletionOption.ResponseHeadersRead, Ct);
-
-    /// <summary>Reads events until one contains <paramref name="marker"/>; the rest of the stream stays unread.</summary>
-    private static async Task ReadUntilAsync(HttpResponseMessage response, string marker)
-    {
-        var stream = await response.Content.ReadAsStreamAsync(Ct);
-        await foreach (var item in SseParser.Create(stream).EnumerateAsync(Ct))
-        {
-            if (item.Data.Contains(marker, StringComparison.Ordinal))
-            {
-                return;
-            }
-        }
-
-        Assert.Fail($"the stream ended before '{marker}'");
-    }
 }

@@ -1,4 +1,5 @@
 using System.Net.Http.Headers;
+using System.Net.ServerSentEvents;
 using System.Text;
 using System.Text.Json;
 
@@ -46,6 +47,25 @@ public static class Sse
         var capture = new SseCapture();
         var failure = await Record.ExceptionAsync(() => capture.ReadToEndAsync(response));
         return (capture.Events.ConvertAll(e => e.Data), failure);
+    }
+
+    /// <summary>Reads events until one's data contains <paramref name="marker"/>; the rest of the stream stays unread.</summary>
+    /// <param name="response">A response whose headers have arrived.</param>
+    /// <param name="marker">Text to look for, such as <c>"content":"w</c>.</param>
+    /// <returns>A task that completes at the matching event; the test fails if the stream ends before it.</returns>
+    public static async Task ReadUntilAsync(HttpResponseMessage response, string marker)
+    {
+        ArgumentNullException.ThrowIfNull(response);
+        var body = await response.Content.ReadAsStreamAsync(TestContext.Current.CancellationToken);
+        await foreach (var item in SseParser.Create(body).EnumerateAsync(TestContext.Current.CancellationToken))
+        {
+            if (item.Data.Contains(marker, StringComparison.Ordinal))
+            {
+                return;
+            }
+        }
+
+        Assert.Fail($"the stream ended before '{marker}'");
     }
 
     /// <summary>The event's data as JSON.</summary>

@@ -26,6 +26,9 @@ public sealed class ServerProcess : IAsyncDisposable
     /// <summary>http://127.0.0.1:port/ of the port the process was given.</summary>
     public Uri BaseAddress { get; }
 
+    /// <summary>The process id.</summary>
+    public int Id => _process.Id;
+
     /// <summary>What the process wrote to stdout and stderr so far.</summary>
     public string Output
     {
@@ -44,7 +47,8 @@ public sealed class ServerProcess : IAsyncDisposable
     /// another process may take the free port before this one binds it.
     /// </summary>
     /// <param name="name">The server's name, for messages and the temp directory.</param>
-    /// <param name="prepare">(directory, port) → the start info; it writes its config files into the directory.</param>
+    /// <param name="prepare">(directory, port) → the start info; it writes its config files into the directory, where the
+    /// process runs unless the start info names another working directory.</param>
     /// <param name="logFile">A log file in the directory to quote when the server does not start (nginx's error.log).</param>
     /// <param name="startTimeout">How long the server may take to listen; 10 seconds when null.</param>
     /// <returns>The listening server.</returns>
@@ -59,7 +63,11 @@ public sealed class ServerProcess : IAsyncDisposable
             startInfo.RedirectStandardError = true;
             startInfo.RedirectStandardOutput = true;
             startInfo.UseShellExecute = false;
-            startInfo.WorkingDirectory = directory;
+            if (string.IsNullOrEmpty(startInfo.WorkingDirectory))
+            {
+                startInfo.WorkingDirectory = directory;
+            }
+
             var process = new Process { StartInfo = startInfo };
             var server = new ServerProcess(process, directory, port);
             process.OutputDataReceived += (_, e) => server.Append(e.Data);
@@ -80,6 +88,25 @@ public sealed class ServerProcess : IAsyncDisposable
                 throw new InvalidOperationException($"{name} did not start: {log}{output}");
             }
         }
+    }
+
+    /// <summary>Waits for the process to exit by itself, within <paramref name="timeout"/>.</summary>
+    /// <param name="timeout">How long to wait; the test fails after it.</param>
+    /// <returns>The exit code.</returns>
+    public async Task<int> WaitForExitAsync(TimeSpan timeout)
+    {
+        using var cts = CancellationTokenSource.CreateLinkedTokenSource(TestContext.Current.CancellationToken);
+        cts.CancelAfter(timeout);
+        try
+        {
+            await _process.WaitForExitAsync(cts.Token);
+        }
+        catch (OperationCanceledException) when (!TestContext.Current.CancellationToken.IsCancellationRequested)
+        {
+            Assert.Fail($"{_process.StartInfo.FileName} did not exit within {timeout}; output:\n{Output}");
+        }
+
+        return _process.ExitCode;
     }
 
     /// <summary>Kills the process tree, waits for it to exit and deletes the temp directory.</summary>
