@@ -57,7 +57,8 @@ public sealed partial class ChatPageTests
             "--urls=http://127.0.0.1:0", "--TinyModel:TokenDelay=00:00:00.050", "--TinyModel:DefaultMaxTokens=4000",
             "--Logging:LogLevel:Default=Warning",
         ]));
-        using var metrics = new MetricsCollector(app.App.Services, model: Model);
+        using var requests = Meters.Collect<long>(app, Requests);
+        using var disconnects = Meters.Collect<long>(app, ClientDisconnects);
 
         using var playwright = await Playwright.CreateAsync();
         await using var browser = await playwright.Chromium.LaunchAsync(new()
@@ -104,7 +105,7 @@ public sealed partial class ChatPageTests
         await Expect(send).ToBeDisabledAsync();
         await Expect(page.GetByRole(AriaRole.Status)).ToHaveTextAsync("Streaming…");
         int first = (await answer.TextContentAsync())!.Length;
-        Assert.Empty(metrics.Of(Requests)); // the server has not finished the request either
+        Assert.Empty(requests.ForModel(Model)); // the server has not finished the request either
 
         // Then it grows, token by token, still with Stop live.
         await Expect(answer).ToHaveTextAsync(AtLeast(first + 20));
@@ -120,11 +121,13 @@ public sealed partial class ChatPageTests
         await Expect(stop).ToBeDisabledAsync();
         await Expect(send).ToBeEnabledAsync();
         // The server saw the browser leave mid-stream and ended the generation as a client disconnect.
-        await metrics.WaitUntilAsync(
-            m => m.Of(ClientDisconnects).Any(d => (string?)d.Tags[PhaseTag] == "streaming") && m.Of(Requests).Count == 1,
-            "the server to see the client leave while streaming");
-        Assert.Equal("client_disconnected", metrics.Of(Requests)[0].Tags[ErrorTypeTag]);
-        Assert.Single(metrics.Of(ClientDisconnects));
+        await Meters.WaitUntilAsync(
+            () => disconnects.ForModel(Model).Any(d => (string?)d.Tags[PhaseTag] == "streaming") && requests.ForModel(Model).Count == 1,
+            "the server to see the client leave while streaming",
+            disconnects,
+            requests);
+        Assert.Equal("client_disconnected", requests.ForModel(Model)[0].Tags[ErrorTypeTag]);
+        Assert.Single(disconnects.ForModel(Model));
 
         // The figures stay on the page; the rate is about the model's pace of 20 tokens a second.
         string ttft = (await page.GetByLabel("Time to first token").TextContentAsync())!;

@@ -51,14 +51,15 @@ public sealed class ChatServerSampleTests
     {
         await using var app = await TestApp.StartAsync(ChatServerApp.Create(
             ["--urls=http://127.0.0.1:0", "--TinyModel:TokenDelay=00:00:00.005", "--Logging:LogLevel:Default=Warning"]));
-        using var metrics = new MetricsCollector(app.App.Services);
+        using var tokens = Meters.Collect<long>(app, Tokens);
 
         var (_, events) = await Sse.ReadAllAsync(app.Client, Sse.ChatRequest(
             Sse.ChatBody(model: "tiny-char-lm", extra: ",\"max_tokens\":8,\"seed\":3")));
         Assert.Equal("[DONE]", events[^1].Data);
         // The totals are recorded as the handler ends, which can be just after the client read [DONE]; the output
         // token count is the last of them.
-        await metrics.WaitUntilAsync(m => m.Of(Tokens).Any(t => (string?)t.Tags[TokenTypeTag] == "output"), "the request's totals");
+        await Meters.WaitUntilAsync(
+            () => tokens.GetMeasurementSnapshot().Any(t => (string?)t.Tags[TokenTypeTag] == "output"), "the request's totals", tokens);
 
         using var response = await app.Client.GetAsync(new Uri("metrics", UriKind.Relative), Ct);
         string text = await response.Content.ReadAsStringAsync(Ct);

@@ -180,17 +180,9 @@ public sealed class Http2Tests
     {
         var response = await client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, Ct);
         Assert.Equal(HttpVersion.Version20, response.Version);
-        var body = await response.Content.ReadAsStreamAsync(Ct);
-        await foreach (var item in SseParser.Create(body).EnumerateAsync(Ct))
-        {
-            if (item.Data.Contains("\"content\":\"w", StringComparison.Ordinal))
-            {
-                break;
-            }
-        }
+        await Sse.ReadUntilAsync(response, "\"content\":\"w");
 
         long left = Stopwatch.GetTimestamp();
-        await body.DisposeAsync();
         response.Dispose();
         return left;
     }

@@ -79,15 +79,15 @@ public sealed class LifecycleTests
         using var blocker = await app.Client.SendAsync(Sse.ChatRequest(Sse.ChatBody()), HttpCompletionOption.ResponseHeadersRead, Ct);
         var blocking = await backend.Generations.Reader.ReadAsync(Ct).AsTask().WaitAsync(s_wait, Ct);
 
-        using var metrics = new MetricsCollector(app.App.Services);
+        using var disconnects = Meters.Collect<long>(app, OpenAiStreamingMetricNames.ClientDisconnects);
         for (int i = 1; i <= 10; i++)
         {
             // A queued streaming request gets its headers and role chunk at once, then leaves while it waits.
             await OpenReadAndLeaveAsync(app.Client, Sse.ChatBody(), events: 1);
-            await metrics.WaitUntilAsync(m => m.Of(OpenAiStreamingMetricNames.ClientDisconnects).Count == i, "the server to see the client leave");
+            await disconnects.WaitForMeasurementsAsync(i, s_wait);
         }
 
-        Assert.All(metrics.Of(OpenAiStreamingMetricNames.ClientDisconnects), m => Assert.Equal("waiting", m.Tags[OpenAiStreamingMetricNames.PhaseTag]));
+        Assert.All(disconnects.GetMeasurementSnapshot(), m => Assert.Equal("waiting", m.Tags[OpenAiStreamingMetricNames.PhaseTag]));
 
         // Had any of them stayed in the one-place queue, this one would get 429.
         using var queued = await app.Client.SendAsync(Sse.ChatRequest(Sse.ChatBody()), HttpCompletionOption.ResponseHeadersRead, Ct);

@@ -111,7 +111,7 @@ public sealed class NodeAndCurlClientTests
 
     private static ClientProcess StartNode(TestApp app, params string[] arguments)
     {
-        string? node = ClientProcess.Find("node", "/usr/bin/node", "/usr/local/bin/node");
+        string? node = Executables.Find("node", "/usr/bin/node", "/usr/local/bin/node");
         if (node is null)
         {
             Assert.Skip("node is not installed: apt-get install nodejs npm (.ci/run does).");

@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using System.Net.ServerSentEvents;
 using OpenAiStreaming.IntegrationTests.Infrastructure;
 
 namespace OpenAiStreaming.IntegrationTests;
@@ -58,14 +57,7 @@ public sealed class ProxyTests
         using (var client = TestApp.CreateClient(proxy.BaseAddress))
         {
             using var response = await client.SendAsync(Sse.ChatRequest(Sse.ChatBody()), HttpCompletionOption.ResponseHeadersRead, TestContext.Current.CancellationToken);
-            await using var body = await response.Content.ReadAsStreamAsync(TestContext.Current.CancellationToken);
-            await foreach (var item in SseParser.Create(body).EnumerateAsync(TestContext.Current.CancellationToken))
-            {
-                if (item.Data.Contains("\"content\":\"w", StringComparison.Ordinal))
-                {
-                    break;
-                }
-            }
+            await Sse.ReadUntilAsync(response, "\"content\":\"w");
 
             Assert.False(backend.Cancelled.Task.IsCompleted, "cancelled before the client left");
             leftAt = Stopwatch.GetTimestamp();
@@ -128,7 +120,7 @@ public sealed class ProxyTests
     /// Starts the proxy of <paramref name="variant"/> in front of <paramref name="app"/>: the files of samples/deploy
     /// with their listen address and upstream replaced, or stock nginx with gzip on for event streams.
     /// </summary>
-    private static Task<ProxyProcess> StartAsync(string variant, Uri app)
+    private static Task<ServerProcess> StartAsync(string variant, Uri app)
     {
         string upstream = app.Authority; // 127.0.0.1:port
         return variant switch

@@ -41,51 +41,36 @@ public sealed partial class ShutdownTests
     [Fact]
     public async Task Sigterm_With200OpenStreams_EachEndsCompleteOrWithShutdownErrorAndProcessExitsZero()
     {
-        int port = Ports.Free();
         string serverDll = Path.Combine(AppContext.BaseDirectory, "ChatServer.dll");
-        using var server = Process.Start(new ProcessStartInfo("dotnet",
-        [
-            serverDll, $"--urls=http://127.0.0.1:{port}", "--OpenAiStreaming:ShutdownDrainTimeout=00:00:05",
-            "--TinyModel:TokenDelay=00:00:00.020", "--Logging:LogLevel:Default=Warning",
-        ])
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-        })!;
-        var output = new StringBuilder();
-        server.OutputDataReceived += (_, e) => { lock (output) { output.AppendLine(e.Data); } };
-        server.ErrorDataReceived += (_, e) => { lock (output) { output.AppendLine(e.Data); } };
-        server.BeginOutputReadLine();
-        server.BeginErrorReadLine();
-        try
-        {
-            using var client = TestApp.CreateClient(new Uri($"http://127.0.0.1:{port}/"));
-            await WaitUntilServingAsync(client, server);
-
-            // Half the streams can finish well inside the 5 s drain (30 tokens, 0.6 s); half cannot (5,000 tokens, 100 s).
-            var firstTokens = new CountdownEvent(200);
-            var streams = Enumerable.Range(0, 200)
-                .Select(i => ReadStreamAsync(client, maxTokens: i % 2 == 0 ? 30 : 5000, firstTokens))
-                .ToList();
-            Assert.True(await Task.Run(() => firstTokens.Wait(TimeSpan.FromSeconds(30), Ct), Ct), "not every stream got its first token");
-
-            Assert.Equal(0, Posix.Kill(server.Id, Posix.SigTerm));
-
-            await server.WaitForExitAsync(Ct).WaitAsync(TimeSpan.FromSeconds(30), Ct);
-            var outcomes = await Task.WhenAll(streams).WaitAsync(TimeSpan.FromSeconds(30), Ct);
-
-            Assert.True(server.ExitCode == 0, $"exit code {server.ExitCode}: {output}");
-            Assert.All(outcomes, o => Assert.True(o is StreamOutcome.Complete or StreamOutcome.ShutdownError, o.ToString()));
-            Assert.All(outcomes.Where((_, i) => i % 2 == 0), o => Assert.Equal(StreamOutcome.Complete, o));
-            Assert.All(outcomes.Where((_, i) => i % 2 == 1), o => Assert.Equal(StreamOutcome.ShutdownError, o));
-        }
-        finally
-        {
-            if (!server.HasExited)
+        await using var server = await ServerProcess.StartAsync(
+            "chatserver",
+            (_, port) => new ProcessStartInfo("dotnet",
+            [
+                serverDll, $"--urls=http://127.0.0.1:{port}", "--OpenAiStreaming:ShutdownDrainTimeout=00:00:05",
+                "--TinyModel:TokenDelay=00:00:00.020", "--Logging:LogLevel:Default=Warning",
+            ])
             {
-                server.Kill(entireProcessTree: true);
-            }
-        }
+                WorkingDirectory = AppContext.BaseDirectory,
+            },
+            startTimeout: TimeSpan.FromSeconds(30));
+        using var client = TestApp.CreateClient(server.BaseAddress);
+
+        // Half the streams can finish well inside the 5 s drain (30 tokens, 0.6 s); half cannot (5,000 tokens, 100 s).
+        var firstTokens = new CountdownEvent(200);
+        var streams = Enumerable.Range(0, 200)
+            .Select(i => ReadStreamAsync(client, maxTokens: i % 2 == 0 ? 30 : 5000, firstTokens))
+            .ToList();
+        Assert.True(await Task.Run(() => firstTokens.Wait(TimeSpan.FromSeconds(30), Ct), Ct), "not every stream got its first token");
+
+        Assert.Equal(0, Posix.Kill(server.Id, Posix.SigTerm));
+
+        int exitCode = await server.WaitForExitAsync(TimeSpan.FromSeconds(30));
+        var outcomes = await Task.WhenAll(streams).WaitAsync(TimeSpan.FromSeconds(30), Ct);
+
+        Assert.True(exitCode == 0, $"exit code {exitCode}: {server.Output}");
+        Assert.All(outcomes, o => Assert.True(o is StreamOutcome.Complete or StreamOutcome.ShutdownError, o.ToString()));
+        Assert.All(outcomes.Where((_, i) => i % 2 == 0), o => Assert.Equal(StreamOutcome.Complete, o));
+        Assert.All(outcomes.Where((_, i) => i % 2 == 1), o => Assert.Equal(StreamOutcome.ShutdownError, o));
     }
 
     private enum StreamOutcome
@@ -120,31 +105,6 @@ public sealed partial class ShutdownTests
         }
 
         return last == "[DONE]" ? StreamOutcome.Complete : StreamOutcome.Other;
-    }
-
-    private static async Task WaitUntilServingAsync(HttpClient client, Process server)
-    {
-        var clock = Stopwatch.StartNew();
-        while (clock.Elapsed < TimeSpan.FromSeconds(30))
-        {
-            Assert.False(server.HasExited, "the server exited at start");
-            try
-            {
-                using var response = await client.GetAsync("v1/models", Ct);
-                if (response.IsSuccessStatusCode)
-                {
-                    return;
-                }
-            }
-            catch (HttpRequestException)
-            {
-                // Not listening yet.
-            }
-
-            await Task.Delay(100, Ct);
-        }
-
-        Assert.Fail("the server did not start listening within 30 s");
     }
 
     /// <summary>SIGTERM, as a container runtime or systemd sends it (Process.Kill sends SIGKILL).</summary>

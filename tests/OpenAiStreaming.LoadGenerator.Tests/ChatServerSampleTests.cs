@@ -1,8 +1,4 @@
 using ChatServer;
-using Microsoft.AspNetCore.Hosting.Server;
-using Microsoft.AspNetCore.Hosting.Server.Features;
-using Microsoft.AspNetCore.Http.Features;
-using Microsoft.Extensions.DependencyInjection;
 using OpenAiStreaming.LoadGenerator.Running;
 
 namespace OpenAiStreaming.LoadGenerator.Tests;
@@ -14,13 +10,11 @@ public sealed class ChatServerSampleTests
     public async Task RunAsync_AgainstTheSample_NoErrorsAndSaneFigures()
     {
         var ct = TestContext.Current.CancellationToken;
-        await using var app = ChatServerApp.Create(["--urls", "http://127.0.0.1:0", "--TinyModel:TokenDelay=00:00:00.001", "--Logging:LogLevel:Default=Warning"]);
-        await app.StartAsync(ct);
-        string address = app.Services.GetRequiredService<IServer>().Features.GetRequiredFeature<IServerAddressesFeature>().Addresses.First();
-        using var runner = new LoadRunner(new LoadOptions { BaseUrl = new Uri(address + "/v1"), Concurrency = 4, Requests = 12, MaxTokens = 32 });
+        await using var app = await TestApp.StartAsync(
+            ChatServerApp.Create(["--urls", "http://127.0.0.1:0", "--TinyModel:TokenDelay=00:00:00.001", "--Logging:LogLevel:Default=Warning"]));
+        using var runner = new LoadRunner(new LoadOptions { BaseUrl = new Uri(app.BaseAddress, "v1"), Concurrency = 4, Requests = 12, MaxTokens = 32 });
 
         var result = await runner.RunAsync(ct);
-        await app.StopAsync(ct);
 
         Assert.Equal(0, result.Errors);
         Assert.Equal("tiny-char-lm", result.Model);

@@ -17,10 +17,15 @@ public sealed class PeerCancellationTests
         {
             await using var stream = await response.Content.ReadAsStreamAsync(TestContext.Current.CancellationToken);
             var capture = new SseCapture();
-            while (capture.Events.Count < 4)
+            await foreach (var _ in capture.ReadEventsAsync(stream, TestContext.Current.CancellationToken))
             {
-                Assert.True(await capture.ReadAsync(stream));
+                if (capture.Events.Count == 4)
+                {
+                    break;
+                }
             }
+
+            Assert.Equal(4, capture.Events.Count);
 
             Assert.Equal(1, (await peer.StatsAsync()).GetProperty("active").GetInt32());
             abortedNs = MonotonicNanoseconds();

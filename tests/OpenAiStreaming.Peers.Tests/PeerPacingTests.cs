@@ -29,7 +29,7 @@ public sealed class PeerPacingTests
         string text = "";
         foreach (var sseEvent in capture.Events)
         {
-            if (ExpectedStream.Content(sseEvent.Text) is not { } content)
+            if (ExpectedStream.Content(sseEvent.Data) is not { } content)
             {
                 continue;
             }

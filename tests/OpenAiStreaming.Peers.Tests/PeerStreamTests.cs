@@ -20,7 +20,7 @@ public sealed class PeerStreamTests
             using var response = await peer.PostStreamAsync(maxTokens: 20);
             var capture = await SseCapture.ReadAllAsync(response);
             normalized = ExpectedStream.Normalize(capture.Body);
-            bool merged = impl == "ours" && capture.Events.Count(e => ExpectedStream.Content(e.Text) is not null) < 20;
+            bool merged = impl == "ours" && capture.Events.Count(e => ExpectedStream.Content(e.Data) is not null) < 20;
             if (!merged)
             {
                 break;

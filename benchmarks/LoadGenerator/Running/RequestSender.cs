@@ -1,7 +1,9 @@
 using System.Net;
 using System.Net.Http.Headers;
+using System.Net.ServerSentEvents;
 using System.Text;
 using System.Text.Json;
+using OpenAiStreaming.LoadGenerator.Sse;
 
 namespace OpenAiStreaming.LoadGenerator.Running;
 
@@ -76,8 +78,6 @@ internal sealed class RequestSender
 
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(stop);
         timeout.CancelAfter(_timeout);
-        var scanner = worker.Scanner;
-        scanner.Reset();
         long sent = _time.GetTimestamp();
         long first = 0;
         long last = 0;
@@ -98,19 +98,11 @@ internal sealed class RequestSender
             var stream = await response.Content.ReadAsStreamAsync(timeout.Token).ConfigureAwait(false);
             await using (stream.ConfigureAwait(false))
             {
-                while (true)
+                var timed = new ReadTimingStream(stream, _time);
+                await foreach (var item in SseParser.Create(timed, ChunkClassifier.Parse).EnumerateAsync(timeout.Token).ConfigureAwait(false))
                 {
-                    int read = await stream.ReadAsync(scanner.GetReadBuffer(), timeout.Token).ConfigureAwait(false);
-                    long now = _time.GetTimestamp();
-                    if (read == 0)
-                    {
-                        worker.AddError(scanner.PendingBytes > 0
-                            ? $"stream ended in the middle of an event, without data: [DONE], after {events} content events"
-                            : $"stream ended without data: [DONE] after {events} content events");
-                        return;
-                    }
-
-                    var batch = scanner.Advance(read);
+                    long now = timed.LastReadTimestamp;
+                    var batch = item.Data;
                     if (batch.ContentEvents > 0)
                     {
                         if (events == 0)
@@ -120,18 +112,13 @@ internal sealed class RequestSender
                         }
                         else
                         {
+                            // Events that came in the same read share its timestamp: gaps of zero.
                             worker.GapsMs.Add((float)Ms(last, now));
                         }
 
-                        // Events that came in the same read arrived together: gaps of zero.
-                        for (int i = 1; i < batch.ContentEvents; i++)
-                        {
-                            worker.GapsMs.Add(0f);
-                        }
-
                         last = now;
-                        events += batch.ContentEvents;
-                        worker.Events += batch.ContentEvents;
+                        events++;
+                        worker.Events++;
                     }
 
                     if (batch.CompletionTokens >= 0)
@@ -148,7 +135,7 @@ internal sealed class RequestSender
                     if (batch.Done)
                     {
                         Complete(worker, sent, first, now, events, usageTokens);
-                        await DrainAsync(stream, scanner, timeout.Token).ConfigureAwait(false);
+                        await DrainAsync(stream, timeout.Token).ConfigureAwait(false);
                         return;
                     }
 
@@ -163,6 +150,8 @@ internal sealed class RequestSender
                         return;
                     }
                 }
+
+                worker.AddError($"stream ended without data: [DONE] after {events} content events");
             }
         }
         catch (OperationCanceledException) when (stop.IsCancellationRequested)
@@ -184,10 +173,6 @@ internal sealed class RequestSender
         catch (IOException e)
         {
             worker.AddError($"connection lost after {events} content events: {Describe(e)}");
-        }
-        catch (InvalidDataException e)
-        {
-            worker.AddError(e.Message);
         }
     }
 
@@ -214,16 +199,12 @@ internal sealed class RequestSender
     }
 
     /// <summary>Reads the rest of a finished response (normally just the end of the chunked body), so the connection
-    /// goes back to the pool. The scanner ignores everything after <c>[DONE]</c>; a failure here is not the request's.</summary>
-    private static async Task DrainAsync(Stream stream, Sse.SseScanner scanner, CancellationToken cancellationToken)
+    /// goes back to the pool. Everything after <c>[DONE]</c> is ignored; a failure here is not the request's.</summary>
+    private static async Task DrainAsync(Stream stream, CancellationToken cancellationToken)
     {
         try
         {
-            int read;
-            while ((read = await stream.ReadAsync(scanner.GetReadBuffer(), cancellationToken).ConfigureAwait(false)) > 0)
-            {
-                scanner.Advance(read);
-            }
+            await stream.CopyToAsync(Stream.Null, cancellationToken).ConfigureAwait(false);
         }
         catch (Exception e) when (e is OperationCanceledException or IOException or HttpRequestException)
         {

@@ -1,20 +1,15 @@
-using OpenAiStreaming.LoadGenerator.Sse;
-
 namespace OpenAiStreaming.LoadGenerator.Running;
 
 /// <summary>
 /// One of the run's concurrent request loops and everything it measured. A worker sends one request at a time, so it
-/// owns its scanner (with its read buffer) and its sample lists outright: nothing is shared or locked while the run
-/// goes; the runner merges the workers' lists at the end. The counters are read, unsynchronized, by the progress
+/// owns its sample lists outright: nothing is shared or locked while the run goes; the runner merges the workers'
+/// lists at the end. The counters are read, unsynchronized, by the progress
 /// display only.
 /// </summary>
 internal sealed class Worker
 {
     /// <summary>Most distinct error messages kept per worker.</summary>
     private const int MaxErrorSamples = 10;
-
-    /// <summary>The SSE parser, reused from request to request.</summary>
-    public SseScanner Scanner { get; } = new();
 
     /// <summary>Time to first content event of every request that got one, ms.</summary>
     public List<double> TtftMs { get; } = [];

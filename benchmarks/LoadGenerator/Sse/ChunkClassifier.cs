@@ -10,6 +10,17 @@ namespace OpenAiStreaming.LoadGenerator.Sse;
 /// </summary>
 public static class ChunkClassifier
 {
+    /// <summary>What one event says, as an item parser of <see cref="System.Net.ServerSentEvents.SseParser"/>.</summary>
+    /// <param name="eventType">The event's type (OpenAI servers send none, so <c>message</c>); not looked at.</param>
+    /// <param name="data">The event's data.</param>
+    /// <returns>The event's batch of one.</returns>
+    public static SseBatch Parse(string eventType, ReadOnlySpan<byte> data)
+    {
+        var batch = SseBatch.Empty;
+        Classify(data, ref batch);
+        return batch;
+    }
+
     /// <summary>Adds what the data payload of one event says to <paramref name="batch"/>.</summary>
     /// <param name="data">The event's data: a JSON object or <c>[DONE]</c>.</param>
     /// <param name="batch">The batch to update.</param>

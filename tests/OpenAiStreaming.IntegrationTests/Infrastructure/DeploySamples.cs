@@ -5,16 +5,13 @@ namespace OpenAiStreaming.IntegrationTests.Infrastructure;
 /// </summary>
 public static class DeploySamples
 {
-    /// <summary>The repository root: the first folder above the test binaries that holds Middleware.sln.</summary>
-    public static string RepositoryRoot { get; } = FindRoot();
-
     /// <summary>
     /// The text of <c>samples/deploy/<paramref name="file"/></c> with each (from, to) replaced; each <c>from</c> must
     /// occur in the file exactly once, so a sample that changes cannot silently stop being tested.
     /// </summary>
     public static string Load(string file, params (string From, string To)[] replacements)
     {
-        string text = File.ReadAllText(Path.Combine(RepositoryRoot, "samples", "deploy", file));
+        string text = File.ReadAllText(Path.Combine(OpenAiStreaming.Testing.Repository.Root, "samples", "deploy", file));
         foreach (var (from, to) in replacements)
         {
             int count = text.Split(from).Length - 1;
@@ -23,18 +20,5 @@ public static class DeploySamples
         }
 
         return text;
-    }
-
-    private static string FindRoot()
-    {
-        for (var directory = new DirectoryInfo(AppContext.BaseDirectory); directory is not null; directory = directory.Parent)
-        {
-            if (File.Exists(Path.Combine(directory.FullName, "Middleware.sln")))
-            {
-                return directory.FullName;
-            }
-        }
-
-        throw new InvalidOperationException($"Middleware.sln not found above {AppContext.BaseDirectory}");
     }
 }

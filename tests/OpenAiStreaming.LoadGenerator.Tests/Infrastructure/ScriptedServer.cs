@@ -4,13 +4,7 @@ using System.Globalization;
 using System.Text;
 using System.Text.Json;
 using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Hosting;
-using Microsoft.AspNetCore.Hosting.Server;
-using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Http;
-using Microsoft.AspNetCore.Http.Features;
-using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Logging;
 
 namespace OpenAiStreaming.LoadGenerator.Tests.Infrastructure;
 
@@ -28,6 +22,9 @@ public enum Ending
 
     /// <summary>An <c>{"error":...}</c> event after the tokens, then the response ends without <c>[DONE]</c>.</summary>
     ErrorEvent,
+
+    /// <summary>Like <see cref="Done"/>, then a content event and a malformed one after <c>[DONE]</c>.</summary>
+    DoneThenMore,
 }
 
 /// <summary>What a <see cref="ScriptedServer"/> does for every request.</summary>
@@ -70,20 +67,16 @@ public sealed class ScriptedServer : IAsyncDisposable
 
     private static readonly string[] Words = [" The", " quick", " brown", " fox", " jumps", " over", " the", " lazy", " dog", ".", " It", " was", " not", " a", " bad", " day"];
 
-    private readonly WebApplication _app;
     private readonly Script _script;
+    private TestApp? _app;
     private int _active;
     private int _started;
     private int _completed;
     private int _cancelled;
 
-    private ScriptedServer(WebApplication app, Script script)
-    {
-        _app = app;
-        _script = script;
-    }
+    private ScriptedServer(Script script) => _script = script;
 
-    public Uri BaseAddress { get; private set; } = null!;
+    public Uri BaseAddress => _app!.BaseAddress;
 
     /// <summary>Every request's X-Bench-Id.</summary>
     public ConcurrentQueue<string> BenchIds { get; } = new();
@@ -99,29 +92,26 @@ public sealed class ScriptedServer : IAsyncDisposable
 
     public static async Task<ScriptedServer> StartAsync(Script script)
     {
-        var builder = WebApplication.CreateSlimBuilder();
-        builder.WebHost.UseUrls("http://127.0.0.1:0");
-        builder.Logging.ClearProviders();
-        var app = builder.Build();
-        var server = new ScriptedServer(app, script);
-        app.MapPost("/v1/chat/completions", server.ChatAsync);
+        var server = new ScriptedServer(script);
+        server._app = await TestApp.StartAsync(_ => { }, server.Map);
+        return server;
+    }
+
+    private void Map(WebApplication app)
+    {
+        app.MapPost("/v1/chat/completions", ChatAsync);
         app.MapGet("/v1/models", () => Results.Text($$"""{"object":"list","data":[{"id":"{{ModelId}}","object":"model","created":1,"owned_by":"test"},{"id":"second","object":"model","created":1,"owned_by":"test"}]}""", "application/json"));
-        if (script.BenchEndpoints)
+        if (_script.BenchEndpoints)
         {
-            app.MapGet("/bench/stats", server.Stats);
+            app.MapGet("/bench/stats", Stats);
             app.MapPost("/bench/reset", () =>
             {
-                server.Cancellations.Clear();
-                server._started = server._completed = server._cancelled = 0;
-                server.Resets++;
+                Cancellations.Clear();
+                _started = _completed = _cancelled = 0;
+                Resets++;
                 return Results.NoContent();
             });
         }
-
-        await app.StartAsync(TestContext.Current.CancellationToken);
-        string address = app.Services.GetRequiredService<IServer>().Features.GetRequiredFeature<IServerAddressesFeature>().Addresses.First();
-        server.BaseAddress = new Uri(address + "/");
-        return server;
     }
 
     private IResult Stats()
@@ -207,6 +197,12 @@ public sealed class ScriptedServer : IAsyncDisposable
             }
 
             await WriteAsync(response, "[DONE]", aborted);
+            if (_script.Ending == Ending.DoneThenMore)
+            {
+                await WriteAsync(response, Chunk("\"content\":\" late\"", "null"), aborted);
+                await WriteAsync(response, "{not json", aborted);
+            }
+
             Interlocked.Increment(ref _completed);
         }
         catch (OperationCanceledException) when (aborted.IsCancellationRequested)
@@ -244,9 +240,5 @@ public sealed class ScriptedServer : IAsyncDisposable
         }
     }
 
-    public async ValueTask DisposeAsync()
-    {
-        await _app.StopAsync(CancellationToken.None);
-        await _app.DisposeAsync();
-    }
+    public ValueTask DisposeAsync() => _app!.DisposeAsync();
 }

@@ -75,6 +75,18 @@ public sealed class LoadRunnerTests
         Assert.Equal(0, result.Errors);
     }
 
+    [Fact]
+    public async Task RunAsync_EventsAfterDone_Ignored()
+    {
+        await using var server = await ScriptedServer.StartAsync(new Script { Tokens = 4, Ending = Ending.DoneThenMore });
+
+        var (result, _) = await RunAsync(server, Options(1, 2));
+
+        Assert.Equal(0, result.Errors);
+        Assert.Equal(2, result.RequestsOk);
+        Assert.Equal(8, result.Events);
+    }
+
     [Theory]
     [InlineData(Ending.NoDone, "stream ended without data: [DONE] after 4 content events")]
     [InlineData(Ending.Abort, "connection lost after 4 content events")]

@@ -38,7 +38,7 @@ public sealed class LoadRunnerTimingTests
         Assert.True(result.TtftMs.Min >= firstDelay.TotalMilliseconds, $"TTFT {result.TtftMs.Min} ms < the server's first delay");
         Assert.True(result.ItlMs.P50 >= interval.TotalMilliseconds, $"ITL p50 {result.ItlMs.P50} ms < the interval");
         // A gap looks shorter than the server's when the read before it was late (a busy machine), so some may; a
-        // scanner that batched events, or a server that did, would make most of them short.
+        // reader that batched events, or a server that did, would make most of them short.
         long shortGaps = result.ItlHistogram.Where(b => b.UpperBoundMs <= interval.TotalMilliseconds / 2).Sum(b => b.Count);
         Assert.True(shortGaps <= result.ItlMs.Count / 5, $"{shortGaps} of {result.ItlMs.Count} gaps shorter than half the interval");
         Assert.True(result.ItlMs.Mean >= interval.TotalMilliseconds * 0.9, $"ITL mean {result.ItlMs.Mean} ms");

@@ -2,7 +2,6 @@ using System.Diagnostics;
 using System.Net.Http.Json;
 using System.Text;
 using System.Text.Json;
-using Microsoft.AspNetCore.Builder;
 using Peers;
 
 namespace OpenAiStreaming.Peers.Tests.Infrastructure;
@@ -34,9 +33,9 @@ public abstract class PeerServer : IAsyncDisposable
             return await FastApiPeer.StartAsync(intervalMs);
         }
 
-        var app = PeerApp.Create(["--impl", impl, "--interval-ms", intervalMs.ToString(System.Globalization.CultureInfo.InvariantCulture), "--urls", "http://127.0.0.1:0"]);
-        await app.StartAsync(TestContext.Current.CancellationToken);
-        return new InProcessPeer(app) { Impl = impl, BaseAddress = new Uri(app.Urls.Single()) };
+        var app = await TestApp.StartAsync(
+            PeerApp.Create(["--impl", impl, "--interval-ms", intervalMs.ToString(System.Globalization.CultureInfo.InvariantCulture), "--urls", "http://127.0.0.1:0"]));
+        return new InProcessPeer(app) { Impl = impl, BaseAddress = app.BaseAddress };
     }
 
     public async Task<JsonElement> StatsAsync()
@@ -99,14 +98,9 @@ public abstract class PeerServer : IAsyncDisposable
 
     public abstract ValueTask DisposeAsync();
 
-    private sealed class InProcessPeer(WebApplication app) : PeerServer
+    private sealed class InProcessPeer(TestApp app) : PeerServer
     {
-        public override async ValueTask DisposeAsync()
-        {
-            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(10));
-            await app.StopAsync(timeout.Token);
-            await app.DisposeAsync();
-        }
+        public override ValueTask DisposeAsync() => app.DisposeAsync();
     }
 }
 

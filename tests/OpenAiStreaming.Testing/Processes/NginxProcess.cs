@@ -1,6 +1,6 @@
 using System.Diagnostics;
 
-namespace OpenAiStreaming.IntegrationTests.Infrastructure;
+namespace OpenAiStreaming.Testing.Processes;
 
 /// <summary>
 /// A real nginx (the Debian package) started for one test with its own prefix directory and a free port, in front of
@@ -9,19 +9,13 @@ namespace OpenAiStreaming.IntegrationTests.Infrastructure;
 public static class NginxProcess
 {
     /// <summary>The nginx binary, or null when it is not installed.</summary>
-    public static string? Binary { get; } = ProxyProcess.Find("/usr/sbin/nginx", "/usr/local/sbin/nginx", "/usr/bin/nginx");
+    public static string? Binary { get; } = Executables.Find("nginx", "/usr/sbin/nginx", "/usr/local/sbin/nginx", "/usr/bin/nginx");
 
     /// <summary>Skips the calling test when nginx is missing (CI installs it; see .ci/run).</summary>
-    public static void SkipIfMissing()
-    {
-        if (Binary is null)
-        {
-            Assert.Skip("nginx is not installed: apt-get install nginx (.ci/run does).");
-        }
-    }
+    public static void SkipIfMissing() => Executables.SkipIfMissing(Binary, "nginx");
 
     /// <summary>Starts nginx with <paramref name="locationBody"/> as the body of <c>location / { ... }</c>.</summary>
-    public static Task<ProxyProcess> StartAsync(string locationBody) =>
+    public static Task<ServerProcess> StartAsync(string locationBody) =>
         StartWithHttpBodyAsync((_, port) => $$"""
             server {
                 listen 127.0.0.1:{{port}};
@@ -34,10 +28,10 @@ public static class NginxProcess
     /// must listen on 127.0.0.1:port), upstreams; files it needs (certificates) go in the process's temp directory.
     /// The temp paths, pid and logs are set around it.
     /// </summary>
-    public static Task<ProxyProcess> StartWithHttpBodyAsync(Func<string, int, string> httpBody)
+    public static Task<ServerProcess> StartWithHttpBodyAsync(Func<string, int, string> httpBody)
     {
         SkipIfMissing();
-        return ProxyProcess.StartAsync(
+        return ServerProcess.StartAsync(
             "nginx",
             (directory, port) =>
             {

@@ -1,4 +1,6 @@
-namespace OpenAiStreaming.IntegrationTests.Infrastructure;
+using OpenAiStreaming.Testing.Hosting;
+
+namespace OpenAiStreaming.Testing.Processes;
 
 /// <summary>
 /// A real nginx terminating TLS and HTTP/2 toward the client (<c>listen ... ssl http2;</c>, the form nginx 1.22 takes;
@@ -8,7 +10,7 @@ public static class NginxTlsProcess
 {
     /// <summary>Starts nginx with <paramref name="locationBody"/> as the body of <c>location / { ... }</c>.</summary>
     /// <returns>The process, and its https base address.</returns>
-    public static async Task<(ProxyProcess Process, Uri BaseAddress)> StartAsync(TestCertificate certificate, string locationBody)
+    public static async Task<(ServerProcess Process, Uri BaseAddress)> StartAsync(TestCertificate certificate, string locationBody)
     {
         var process = await NginxProcess.StartWithHttpBodyAsync((directory, port) =>
         {

@@ -2,7 +2,7 @@ using System.Net.Security;
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 
-namespace OpenAiStreaming.IntegrationTests.Infrastructure;
+namespace OpenAiStreaming.Testing.Hosting;
 
 /// <summary>
 /// A self-signed server certificate for 127.0.0.1 and localhost, made in the test: as a PFX-loaded certificate that
@@ -12,6 +12,7 @@ public sealed class TestCertificate : IDisposable
 {
     private readonly RSA _key;
 
+    /// <summary>Makes a new key and certificate, valid from five minutes ago for a day.</summary>
     public TestCertificate()
     {
         _key = RSA.Create(2048);
@@ -30,13 +31,21 @@ public sealed class TestCertificate : IDisposable
         Certificate = X509CertificateLoader.LoadPkcs12(created.Export(X509ContentType.Pfx), password: null);
     }
 
+    /// <summary>The certificate with its private key.</summary>
     public X509Certificate2 Certificate { get; }
 
     /// <summary>Accepts this certificate and no other (for <see cref="SslClientAuthenticationOptions"/>).</summary>
+    /// <param name="sender">The connection.</param>
+    /// <param name="certificate">The certificate the server presented.</param>
+    /// <param name="chain">Its chain.</param>
+    /// <param name="errors">What the default validation found (a self-signed certificate always has errors).</param>
+    /// <returns>Whether <paramref name="certificate"/> is this one.</returns>
     public bool Validate(object sender, System.Security.Cryptography.X509Certificates.X509Certificate? certificate, X509Chain? chain, SslPolicyErrors errors) =>
         certificate is not null && certificate.GetCertHashString() == Certificate.GetCertHashString();
 
     /// <summary>Writes the certificate and its key as PEM files into <paramref name="directory"/>.</summary>
+    /// <param name="directory">An existing directory.</param>
+    /// <returns>The two files' paths.</returns>
     public (string CertificatePath, string KeyPath) WritePem(string directory)
     {
         string certificatePath = Path.Combine(directory, "server.crt");
@@ -46,6 +55,7 @@ public sealed class TestCertificate : IDisposable
         return (certificatePath, keyPath);
     }
 
+    /// <summary>Disposes the certificate and the key.</summary>
     public void Dispose()
     {
         Certificate.Dispose();

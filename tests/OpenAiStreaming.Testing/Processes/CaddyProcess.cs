@@ -1,31 +1,25 @@
 using System.Diagnostics;
 
-namespace OpenAiStreaming.IntegrationTests.Infrastructure;
+namespace OpenAiStreaming.Testing.Processes;
 
-/// <summary>A real Caddy (the Debian package) started for one test from a Caddyfile; see <see cref="ProxyProcess"/>.</summary>
+/// <summary>A real Caddy (the Debian package) started for one test from a Caddyfile; see <see cref="ServerProcess"/>.</summary>
 public static class CaddyProcess
 {
     /// <summary>The caddy binary, or null when it is not installed.</summary>
-    public static string? Binary { get; } = ProxyProcess.Find("/usr/bin/caddy", "/usr/local/bin/caddy");
+    public static string? Binary { get; } = Executables.Find("caddy", "/usr/bin/caddy", "/usr/local/bin/caddy");
 
     /// <summary>Skips the calling test when Caddy is missing (CI installs it; see .ci/run).</summary>
-    public static void SkipIfMissing()
-    {
-        if (Binary is null)
-        {
-            Assert.Skip("caddy is not installed: apt-get install caddy (.ci/run does).");
-        }
-    }
+    public static void SkipIfMissing() => Executables.SkipIfMissing(Binary, "caddy");
 
     /// <summary>
     /// Starts <c>caddy run</c> with <paramref name="caddyfile"/>(port) behind a global options block that turns the admin
     /// endpoint off (tests side by side would fight over its port 2019); Caddy's data and config folders go to the temp
     /// directory.
     /// </summary>
-    public static Task<ProxyProcess> StartAsync(Func<int, string> caddyfile)
+    public static Task<ServerProcess> StartAsync(Func<int, string> caddyfile)
     {
         SkipIfMissing();
-        return ProxyProcess.StartAsync(
+        return ServerProcess.StartAsync(
             "caddy",
             (directory, port) =>
             {

@@ -1,27 +1,21 @@
 using System.Diagnostics;
 
-namespace OpenAiStreaming.IntegrationTests.Infrastructure;
+namespace OpenAiStreaming.Testing.Processes;
 
-/// <summary>A real HAProxy (the Debian package) started for one test from a config file; see <see cref="ProxyProcess"/>.</summary>
+/// <summary>A real HAProxy (the Debian package) started for one test from a config file; see <see cref="ServerProcess"/>.</summary>
 public static class HaproxyProcess
 {
     /// <summary>The haproxy binary, or null when it is not installed.</summary>
-    public static string? Binary { get; } = ProxyProcess.Find("/usr/sbin/haproxy", "/usr/local/sbin/haproxy", "/usr/bin/haproxy");
+    public static string? Binary { get; } = Executables.Find("haproxy", "/usr/sbin/haproxy", "/usr/local/sbin/haproxy", "/usr/bin/haproxy");
 
     /// <summary>Skips the calling test when HAProxy is missing (CI installs it; see .ci/run).</summary>
-    public static void SkipIfMissing()
-    {
-        if (Binary is null)
-        {
-            Assert.Skip("haproxy is not installed: apt-get install haproxy (.ci/run does).");
-        }
-    }
+    public static void SkipIfMissing() => Executables.SkipIfMissing(Binary, "haproxy");
 
     /// <summary>Starts <c>haproxy -db</c> (foreground) with <paramref name="config"/>(port) as its configuration.</summary>
-    public static Task<ProxyProcess> StartAsync(Func<int, string> config)
+    public static Task<ServerProcess> StartAsync(Func<int, string> config)
     {
         SkipIfMissing();
-        return ProxyProcess.StartAsync(
+        return ServerProcess.StartAsync(
             "haproxy",
             (directory, port) =>
             {

@@ -1,28 +1,13 @@
-namespace OpenAiStreaming.IntegrationTests.Infrastructure;
-
-/// <summary>What <c>curl -i -N</c> printed: the status line, the headers, and each body line with when it arrived.</summary>
-public sealed record CurlResult(string StatusLine, IReadOnlyList<string> Headers, IReadOnlyList<TimedLine> Body)
-{
-    /// <summary>The <c>data:</c> payloads of the event stream, timed.</summary>
-    public List<ReceivedEvent> Events =>
-        [.. Body.Where(l => l.Text.StartsWith("data: ", StringComparison.Ordinal)).Select(l => new ReceivedEvent(l.Text["data: ".Length..], l.At))];
-
-    public bool HasHeader(string name) =>
-        Headers.Any(h => h.StartsWith(name + ":", StringComparison.OrdinalIgnoreCase));
-}
+namespace OpenAiStreaming.Testing.Processes;
 
 /// <summary>The real curl (Debian's, built with nghttp2), run as a streaming client.</summary>
 public static class Curl
 {
-    public static string? Binary { get; } = ClientProcess.Find("curl", "/usr/bin/curl", "/usr/local/bin/curl");
+    /// <summary>The curl binary, or null when it is not installed.</summary>
+    public static string? Binary { get; } = Executables.Find("curl", "/usr/bin/curl", "/usr/local/bin/curl");
 
-    public static void SkipIfMissing()
-    {
-        if (Binary is null)
-        {
-            Assert.Skip("curl is not installed: apt-get install curl (.ci/run does).");
-        }
-    }
+    /// <summary>Skips the calling test when curl is missing (CI installs it; see .ci/run).</summary>
+    public static void SkipIfMissing() => Executables.SkipIfMissing(Binary, "curl");
 
     /// <summary>
     /// POSTs <paramref name="json"/> to <paramref name="url"/> with <c>curl -i -N -s --no-buffer</c> plus

@@ -2,10 +2,7 @@ using System.Diagnostics;
 using System.Text;
 using System.Threading.Channels;
 
-namespace OpenAiStreaming.IntegrationTests.Infrastructure;
-
-/// <summary>One line a client process wrote to stdout, with when it arrived.</summary>
-public sealed record TimedLine(string Text, TimeSpan At);
+namespace OpenAiStreaming.Testing.Processes;
 
 /// <summary>
 /// A client process (curl, node) started for one test: stdout read line by line as it comes, each line timed; stderr
@@ -30,6 +27,7 @@ public sealed class ClientProcess : IAsyncDisposable
     /// <summary>Every stdout line, in order; completed when stdout closes.</summary>
     public Channel<TimedLine> Lines { get; } = Channel.CreateUnbounded<TimedLine>();
 
+    /// <summary>What the process wrote to stderr so far.</summary>
     public string Stderr
     {
         get
@@ -41,17 +39,18 @@ public sealed class ClientProcess : IAsyncDisposable
         }
     }
 
+    /// <summary>Whether the process has exited.</summary>
     public bool HasExited => _process.HasExited;
 
+    /// <summary>The exit code, once <see cref="HasExited"/>.</summary>
     public int ExitCode => _process.ExitCode;
 
-    /// <summary>The first existing file among <paramref name="candidates"/>, or one found on PATH by <paramref name="name"/>.</summary>
-    public static string? Find(string name, params string[] candidates) =>
-        candidates.FirstOrDefault(File.Exists)
-        ?? (Environment.GetEnvironmentVariable("PATH") ?? "").Split(':', StringSplitOptions.RemoveEmptyEntries)
-            .Select(directory => Path.Combine(directory, name))
-            .FirstOrDefault(File.Exists);
-
+    /// <summary>Starts <paramref name="fileName"/> with stdin, stdout and stderr redirected.</summary>
+    /// <param name="fileName">The binary.</param>
+    /// <param name="arguments">Its arguments.</param>
+    /// <param name="environment">Variables added to the inherited environment.</param>
+    /// <param name="workingDirectory">Where it runs; this process's directory when null.</param>
+    /// <returns>The running process.</returns>
     public static ClientProcess Start(string fileName, IEnumerable<string> arguments, IReadOnlyDictionary<string, string>? environment = null, string? workingDirectory = null)
     {
         var info = new ProcessStartInfo(fileName, arguments)
@@ -78,6 +77,8 @@ public sealed class ClientProcess : IAsyncDisposable
     }
 
     /// <summary>Reads every stdout line until the process closes stdout, within <paramref name="timeout"/>.</summary>
+    /// <param name="timeout">How long to read; the test fails after it.</param>
+    /// <returns>The lines not read before.</returns>
     public async Task<List<TimedLine>> ReadAllLinesAsync(TimeSpan timeout)
     {
         var lines = new List<TimedLine>();
@@ -99,6 +100,9 @@ public sealed class ClientProcess : IAsyncDisposable
     }
 
     /// <summary>Waits for the first stdout line that satisfies <paramref name="match"/>, within <paramref name="timeout"/>.</summary>
+    /// <param name="match">The condition on a line's text.</param>
+    /// <param name="timeout">How long to wait; the test fails after it.</param>
+    /// <returns>The matching line.</returns>
     public async Task<TimedLine> WaitForLineAsync(Func<string, bool> match, TimeSpan timeout)
     {
         using var cts = CancellationTokenSource.CreateLinkedTokenSource(TestContext.Current.CancellationToken);
@@ -123,7 +127,9 @@ public sealed class ClientProcess : IAsyncDisposable
         return null!;
     }
 
-    /// <summary>Waits for the process to exit, within <paramref name="timeout"/>; returns its exit code.</summary>
+    /// <summary>Waits for the process to exit, within <paramref name="timeout"/>.</summary>
+    /// <param name="timeout">How long to wait; the test fails after it.</param>
+    /// <returns>The exit code.</returns>
     public async Task<int> WaitForExitAsync(TimeSpan timeout)
     {
         using var cts = CancellationTokenSource.CreateLinkedTokenSource(TestContext.Current.CancellationToken);
@@ -144,6 +150,8 @@ public sealed class ClientProcess : IAsyncDisposable
     /// <summary>Closes the process's stdin (the node scripts exit on it).</summary>
     public void CloseStdin() => _process.StandardInput.Close();
 
+    /// <summary>Kills the process tree if it still runs, and waits for it and its output readers to end.</summary>
+    /// <returns>A task that completes when the process is gone.</returns>
     public async ValueTask DisposeAsync()
     {
         try

@@ -5,8 +5,9 @@ using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.AI;
 using Microsoft.Extensions.DependencyInjection;
 using OpenAiStreaming.AspNetCore;
+using OpenAiStreaming.Testing.EventStreams;
 
-namespace OpenAiStreaming.IntegrationTests.Infrastructure;
+namespace OpenAiStreaming.Testing.Hosting;
 
 /// <summary>
 /// Kestrel endpoints for HTTP/2: h2c (HTTP/2 only, prior knowledge, over plain TCP) and TLS (HTTP/1.1 and HTTP/2,
@@ -15,10 +16,17 @@ namespace OpenAiStreaming.IntegrationTests.Infrastructure;
 public static class Http2App
 {
     /// <summary>Starts an app serving <paramref name="client"/> as <c>test-model</c> over h2c only.</summary>
+    /// <param name="client">The model.</param>
+    /// <param name="configure">Options of <c>AddOpenAiStreaming</c>.</param>
+    /// <returns>The started app.</returns>
     public static Task<TestApp> StartH2cAsync(IChatClient client, Action<OpenAiStreamingOptions>? configure = null) =>
         StartAsync(client, configure, listen => listen.Protocols = HttpProtocols.Http2);
 
     /// <summary>Starts an app serving <paramref name="client"/> as <c>test-model</c> over TLS (HTTP/1.1 and HTTP/2).</summary>
+    /// <param name="client">The model.</param>
+    /// <param name="certificate">The server's certificate.</param>
+    /// <param name="configure">Options of <c>AddOpenAiStreaming</c>.</param>
+    /// <returns>The started app.</returns>
     public static Task<TestApp> StartTlsAsync(IChatClient client, TestCertificate certificate, Action<OpenAiStreamingOptions>? configure = null) =>
         StartAsync(client, configure, listen =>
         {
@@ -30,6 +38,9 @@ public static class Http2App
     /// A client that speaks HTTP/2 only (no fallback to HTTP/1.1), accepts <paramref name="certificate"/> when given,
     /// and leaves like a browser tab: disposing an unfinished response resets the stream at once.
     /// </summary>
+    /// <param name="baseAddress">The client's base address.</param>
+    /// <param name="certificate">The one server certificate to accept, for TLS.</param>
+    /// <returns>The client; the caller disposes it.</returns>
     public static HttpClient CreateClient(Uri baseAddress, TestCertificate? certificate = null)
     {
         var handler = new SocketsHttpHandler { MaxResponseDrainSize = 0 };
@@ -48,6 +59,8 @@ public static class Http2App
     }
 
     /// <summary>A chat request at HTTP/2 exactly (a request message does not take the client's default version).</summary>
+    /// <param name="json">The request body.</param>
+    /// <returns>The request.</returns>
     public static HttpRequestMessage ChatRequest(string json)
     {
         var request = Sse.ChatRequest(json);
