@@ -31,6 +31,45 @@ public sealed class GpuSamplerTests(CpuAcceleratorFixture fixture) : IClassFixtu
     }
 
     [Fact]
+    public void FlatRows_WideNucleus_AgreeWithCpuSampler()
+    {
+        // Nearly flat rows put thousands of tokens in the nucleus and in top_k: the cut searches descend past the
+        // shared-memory capacity and decide inside one radix bucket, against the exact mass above it.
+        var random = new Random(17);
+        var cpu = new CpuSampler();
+        const int Batch = 12;
+        const int Vocab = 20_000;
+        float[] logits = new float[Batch * Vocab];
+        var sequences = new SamplingSequence[Batch];
+        for (int b = 0; b < Batch; b++)
+        {
+            for (int i = 0; i < Vocab; i++)
+            {
+                logits[(b * Vocab) + i] = (float)(random.NextDouble() * (0.5 + b));
+            }
+
+            sequences[b] = new SamplingSequence(new SamplingParams
+            {
+                Temperature = 0.5f + (0.25f * (b % 4)),
+                TopP = b % 3 == 2 ? 1f : 0.5f + (0.04f * b),
+                TopK = b % 3 == 0 ? 0 : 2500 + (700 * b),
+                Seed = (ulong)b,
+                TopLogprobs = 2,
+            });
+        }
+
+        var results = new SampledToken[Batch];
+        var top = new TokenLogprob[Batch * 2];
+        fixture.Sampler.SampleBatch(logits, sequences, results, top);
+        for (int b = 0; b < Batch; b++)
+        {
+            var cpuTop = new TokenLogprob[2];
+            SampledToken expected = cpu.Sample(logits.AsSpan(b * Vocab, Vocab), new SamplingSequence(sequences[b].Parameters), cpuTop);
+            Assert.Null(Agreement.Compare(expected, cpuTop, results[b], top.AsSpan(b * 2, 2)));
+        }
+    }
+
+    [Fact]
     public void SampleBatch_MixedParameters_GivesWhatEachRowGivesAlone()
     {
         var random = new Random(7);
