@@ -8,17 +8,12 @@ internal static unsafe partial class CudaDriver
     public const int Success = 0;
     public const int ErrorNoDevice = 100;
 
-    public const int AttributeMultiprocessorCount = 16;
     public const int AttributeMemoryClockRate = 36;
     public const int AttributeGlobalMemoryBusWidth = 37;
     public const int AttributeComputeCapabilityMajor = 75;
-    public const int AttributeComputeCapabilityMinor = 76;
 
     [LibraryImport(CudaLibraries.Driver)]
     public static partial int cuInit(uint flags);
-
-    [LibraryImport(CudaLibraries.Driver)]
-    public static partial int cuDriverGetVersion(out int version);
 
     [LibraryImport(CudaLibraries.Driver)]
     public static partial int cuDeviceGetCount(out int count);

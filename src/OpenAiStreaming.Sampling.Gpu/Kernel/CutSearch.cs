@@ -204,23 +204,25 @@ internal static class CutSearch
 
     /// <summary>
     /// How many of the sorted keys to keep: k minus those ranked before them (count mode), or up to the first whose
-    /// running mass from <paramref name="above"/> reaches <paramref name="target"/> (all of them if rounding leaves it short).
+    /// running mass from <paramref name="above"/> reaches <paramref name="target"/> (mass mode).
+    /// </summary>
+    private static int Take(in GroupShared shared, in CutQuery q, int n, double above, double target) =>
+        q.ByMass ? TakeByMass(shared, n, above, target, q.Max, q.Temperature) : (int)Math.Min(q.K, n);
+
+    /// <summary>
+    /// The CPU's sorted top_p loop over <c>shared.Keys[0, n)</c>: the running mass from <paramref name="above"/>, in rank
+    /// order, up to the first key where it reaches <paramref name="target"/>; all of them if rounding leaves it short.
     /// </summary>
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private static int Take(in GroupShared shared, in CutQuery q, int n, double above, double target)
+    public static int TakeByMass(in GroupShared shared, int n, double above, double target, double max, double temperature)
     {
-        if (!q.ByMass)
-        {
-            return (int)Math.Min(q.K, n);
-        }
-
         if (Group.IdxX == 0)
         {
             double cumulative = above;
             int take = n;
             for (int j = 0; j < n; j++)
             {
-                cumulative += KernelMath.Exp((KernelMath.Logit(shared.Keys[j]) - q.Max) / q.Temperature);
+                cumulative += KernelMath.Exp((KernelMath.Logit(shared.Keys[j]) - max) / temperature);
                 if (cumulative >= target)
                 {
                     take = j + 1;

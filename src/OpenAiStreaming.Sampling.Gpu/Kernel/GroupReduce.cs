@@ -33,31 +33,6 @@ internal static class GroupReduce
         return total;
     }
 
-    /// <summary>The sum of every thread's <paramref name="value"/>, on every thread.</summary>
-    public static int Sum(int value, in GroupShared shared)
-    {
-        for (int offset = Warp.WarpSize / 2; offset > 0; offset >>= 1)
-        {
-            value += Warp.ShuffleDown(value, offset);
-        }
-
-        if (Warp.LaneIdx == 0)
-        {
-            shared.IntPartials[Warp.WarpIdx] = value;
-        }
-
-        Group.Barrier();
-        int total = 0;
-        int warps = Group.DimX / Warp.WarpSize;
-        for (int w = 0; w < warps; w++)
-        {
-            total += shared.IntPartials[w];
-        }
-
-        Group.Barrier();
-        return total;
-    }
-
     /// <summary>
     /// The largest <paramref name="key"/> over the group with its <paramref name="id"/>, ties to the lower id (compared
     /// unsigned, so -1 loses to every id); on every thread. Keys are never NaN.

@@ -229,7 +229,6 @@ internal static class SamplerKernel
     }
 
     /// <summary>TopPFilter.Apply's sorted path over the gathered top_k survivors: weights in rank order, total, first crossing.</summary>
-    [MethodImpl(MethodImplOptions.NoInlining)]
     private static int TopPOfSorted(in GroupShared shared, int n, double m, double t, double topP)
     {
         if (Group.IdxX == 0)
@@ -240,26 +239,13 @@ internal static class SamplerKernel
                 total += KernelMath.Exp((KernelMath.Logit(shared.Keys[i]) - m) / t);
             }
 
-            double threshold = topP * total;
-            double cumulative = 0;
-            int take = n;
-            for (int i = 0; i < n; i++)
-            {
-                cumulative += KernelMath.Exp((KernelMath.Logit(shared.Keys[i]) - m) / t);
-                if (cumulative >= threshold)
-                {
-                    take = i + 1;
-                    break;
-                }
-            }
-
-            shared.Scalars[6] = take;
+            shared.DoubleScalars[0] = topP * total;
         }
 
         Group.Barrier();
-        int result = (int)shared.Scalars[6];
+        double threshold = shared.DoubleScalars[0];
         Group.Barrier();
-        return result;
+        return CutSearch.TakeByMass(shared, n, 0, threshold, m, t);
     }
 
     /// <summary>CpuSampler.Logprobs: at temperature 1 over the whole processed row; the top ones ranked like candidates.</summary>
@@ -276,7 +262,7 @@ internal static class SamplerKernel
             {
                 var count = new CountVisitor { Value = max };
                 RowPass.Run(row, ref count);
-                logTotal = KernelMath.Log(GroupReduce.Sum(count.Count, shared));
+                logTotal = KernelMath.Log(GroupReduce.Sum((double)count.Count, shared));
             }
             else
             {
