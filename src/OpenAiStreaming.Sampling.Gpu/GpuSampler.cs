@@ -35,23 +35,23 @@ public sealed class GpuSampler : IDisposable
     private readonly HostBuffers _host;
 
     /// <summary>Compiles the kernel for <paramref name="accelerator"/> (owned by the caller).</summary>
-    /// <param name="accelerator">Any ILGPU accelerator whose warp size is a power of two and which allows <see cref="GroupSize"/> threads per group.</param>
+    /// <param name="accelerator">Any ILGPU accelerator whose warp size is a power of two and which allows <see cref="GroupThreads"/> threads per group.</param>
     /// <exception cref="ArgumentNullException"><paramref name="accelerator"/> is null.</exception>
-    /// <exception cref="NotSupportedException">The accelerator cannot run groups of <see cref="GroupSize"/> threads.</exception>
+    /// <exception cref="NotSupportedException">The accelerator cannot run groups of <see cref="GroupThreads"/> threads.</exception>
     public GpuSampler(Accelerator accelerator)
     {
         ArgumentNullException.ThrowIfNull(accelerator);
-        if (accelerator.MaxNumThreadsPerGroup < GroupSize)
-        {
-            throw new NotSupportedException(
-                $"The accelerator '{accelerator.Name}' allows {accelerator.MaxNumThreadsPerGroup} threads per group; the sampler needs {GroupSize}.");
-        }
-
-        _accelerator = accelerator;
 
         // ILGPU's CPU accelerator runs every group thread as an OS thread and pays for each barrier with all of them:
         // two warps keep the cross-warp merges under test at a fraction of the cost.
         GroupThreads = accelerator.AcceleratorType == AcceleratorType.CPU ? Math.Min(GroupSize, 2 * accelerator.WarpSize) : GroupSize;
+        if (accelerator.MaxNumThreadsPerGroup < GroupThreads)
+        {
+            throw new NotSupportedException(
+                $"The accelerator '{accelerator.Name}' allows {accelerator.MaxNumThreadsPerGroup} threads per group; the sampler needs {GroupThreads}.");
+        }
+
+        _accelerator = accelerator;
         _kernel = accelerator.LoadKernel<KernelArguments>(SamplerKernel.SampleRows);
         _host = new HostBuffers(accelerator);
     }
@@ -216,17 +216,21 @@ public sealed class GpuSampler : IDisposable
         ArgumentNullException.ThrowIfNull(stream);
         long stride = views.RowStride == 0 ? views.Vocab : views.RowStride;
         views.Check(logits.Length / elementSize, stride);
-        bool vectorized = stride % 4 == 0 && logits.Length >= 4 * elementSize;
+        int vectorized = (stride % 4 == 0 && Aligned(logits, 4 * elementSize) ? KernelArguments.VectorizedLogits : 0)
+            | (Aligned(views.Scratch.Cast<byte>(), 16) ? KernelArguments.VectorizedScratch : 0);
         _kernel(stream, new KernelConfig(views.Batch, GroupThreads), new KernelArguments
         {
             Logits = logits,
             RowStride = stride,
             Vocab = views.Vocab,
             ElementType = elementType,
-            Vectorized = vectorized ? 1 : 0,
+            Vectorized = vectorized,
             Outputs = views.ToOutputs(),
         });
     }
+
+    /// <summary>Whether a view starts on a multiple of <paramref name="bytes"/> (ILGPU's buffers do; a sub-view may not).</summary>
+    private static bool Aligned(ArrayView<byte> view, int bytes) => view.Length == 0 || view.LoadEffectiveAddressAsPtr() % bytes == 0;
 
     /// <summary>The device buffers of the host-array calls, grown to the largest batch seen and reused.</summary>
     private sealed class HostBuffers(Accelerator accelerator) : IDisposable

@@ -77,7 +77,8 @@ internal struct PtxArguments
             ElementType = (int)launch.LogitsType,
 
             // Four elements per load when every row starts on a 4-element boundary of a suitably aligned pointer.
-            Vectorized = stride % 4 == 0 && launch.Logits % (4 * elementSize) == 0 ? 1 : 0,
+            Vectorized = (stride % 4 == 0 && launch.Logits % (4 * elementSize) == 0 ? Kernel.KernelArguments.VectorizedLogits : 0)
+                | (launch.Scratch % 16 == 0 ? Kernel.KernelArguments.VectorizedScratch : 0),
             Rows = launch.RowParameters,
             RowsLength = batch,
 

@@ -47,6 +47,12 @@ internal struct KernelArguments
     public const int Float16 = 1;
     public const int BFloat16 = 2;
 
+    /// <summary><see cref="Vectorized"/> flag: the logits are 16-byte (fp32) or 8-byte (16-bit) aligned and the stride a multiple of 4.</summary>
+    public const int VectorizedLogits = 1;
+
+    /// <summary><see cref="Vectorized"/> flag: the scratch rows start 16-byte aligned.</summary>
+    public const int VectorizedScratch = 2;
+
     /// <summary>The logits as bytes; the kernel reads them as <see cref="ElementType"/>.</summary>
     public ArrayView<byte> Logits;
 
@@ -56,7 +62,7 @@ internal struct KernelArguments
     /// <summary><see cref="Float32"/>, <see cref="Float16"/> or <see cref="BFloat16"/>.</summary>
     public int ElementType;
 
-    /// <summary>1 when every row starts on a 4-element boundary of an aligned buffer: the kernel then loads four at once.</summary>
+    /// <summary><see cref="VectorizedLogits"/> and <see cref="VectorizedScratch"/>: where the kernel may load four elements at once.</summary>
     public int Vectorized;
 
     public RowOutputs Outputs;

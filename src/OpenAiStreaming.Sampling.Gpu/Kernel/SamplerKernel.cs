@@ -25,12 +25,12 @@ internal static class SamplerKernel
         GroupShared shared = GroupShared.Allocate();
         long start = Grid.IdxX * a.RowStride;
         long end = start + a.Vocab;
-        bool vectorized = a.Vectorized != 0;
+        bool vectorized = (a.Vectorized & KernelArguments.VectorizedLogits) != 0;
         if (a.ElementType == KernelArguments.Float32)
         {
             ArrayView<float> all = a.Logits.Cast<float>();
             ArrayView<Float4> quads = vectorized ? all.SubView(start, a.Vocab & ~3).Cast<Float4>().AsAligned16() : default;
-            Sample(new Float32Row(all.SubView(start, end - start), quads), a.Outputs, shared);
+            Sample(new Float32Row(all.SubView(start, end - start), quads), a.Outputs, a.Vectorized, shared);
         }
         else
         {
@@ -39,16 +39,16 @@ internal static class SamplerKernel
             ArrayView<Short4> quads = vectorized ? all.SubView(start, a.Vocab & ~3).Cast<Short4>().AsAligned(8) : default;
             if (a.ElementType == KernelArguments.Float16)
             {
-                Sample(new Float16Row(row, quads), a.Outputs, shared);
+                Sample(new Float16Row(row, quads), a.Outputs, a.Vectorized, shared);
             }
             else
             {
-                Sample(new BFloat16Row(row, quads), a.Outputs, shared);
+                Sample(new BFloat16Row(row, quads), a.Outputs, a.Vectorized, shared);
             }
         }
     }
 
-    private static void Sample<TRow>(in TRow row, in RowOutputs o, in GroupShared shared)
+    private static void Sample<TRow>(in TRow row, in RowOutputs o, int vectorized, in GroupShared shared)
         where TRow : struct, IRow
     {
         int r = Grid.IdxX;
@@ -66,7 +66,7 @@ internal static class SamplerKernel
             }
 
             Group.Barrier();
-            bool aligned = (((long)r * row.Length) & 3) == 0 && row.Aligned;
+            bool aligned = (vectorized & KernelArguments.VectorizedScratch) != 0 && (((long)r * row.Length) & 3) == 0;
             ArrayView<Float4> quads = aligned ? copy.SubView(0, row.Length & ~3).Cast<Float4>().AsAligned16() : default;
             SampleRow(new Float32Row(copy, quads), p, o, shared);
         }
