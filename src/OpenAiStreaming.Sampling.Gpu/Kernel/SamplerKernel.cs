@@ -6,7 +6,7 @@ namespace OpenAiStreaming.Sampling.Gpu.Kernel;
 
 /// <summary>
 /// The sampler kernel: one group per row, <see cref="GroupSize"/> threads, CpuSampler's rules step for step (see
-/// <c>docs/sampling.md</c>). The three entry points differ only in the element type of the logits.
+/// <c>docs/sampling.md</c>). One entry point; the element type of the logits is an argument.
 /// </summary>
 internal static class SamplerKernel
 {
