@@ -1,6 +1,5 @@
 using ChatServer.Model;
 using OpenAiStreaming.Metrics;
-using OpenAiStreaming.Sampling.Cuda;
 using OpenTelemetry.Metrics;
 
 namespace ChatServer;
@@ -16,8 +15,8 @@ public static class ChatServerApp
     public const string DefaultUrl = "http://localhost:8000";
 
     /// <summary>Builds the app. Settings come from the usual places: <c>--urls</c>, <c>ASPNETCORE_URLS</c>,
-    /// <c>Kestrel:Endpoints</c>, <c>--TinyModel:TokenDelay=00:00:00.050</c> for the model's pace, <c>--TinyModel:Sampler=auto|cpu|cuda</c>
-    /// (auto: the GPU sampler when <c>CudaSampler.IsSupported</c>), and the standard
+    /// <c>Kestrel:Endpoints</c>, <c>--TinyModel:TokenDelay=00:00:00.050</c> for the model's pace, <c>--TinyModel:Sampler=auto|cpu|gpu</c>
+    /// (auto: the GPU sampler when a CUDA device is present), and the standard
     /// <c>OTEL_EXPORTER_OTLP_*</c> and <c>OTEL_METRIC_EXPORT_INTERVAL</c> settings for the OTLP exporter.</summary>
     /// <param name="args">Command-line arguments.</param>
     /// <returns>The app, not yet started.</returns>
@@ -33,16 +32,14 @@ public static class ChatServerApp
         {
             TokenDelay = builder.Configuration.GetValue("TinyModel:TokenDelay", TimeSpan.FromMilliseconds(20)),
             DefaultMaxTokens = builder.Configuration.GetValue("TinyModel:DefaultMaxTokens", 256),
-            UseCudaSampler = builder.Configuration.GetValue("TinyModel:Sampler", "auto")?.ToUpperInvariant() switch
-            {
-                "CPU" => false,
-                "CUDA" => CudaSampler.IsSupported
-                    ? true
-                    : throw new InvalidOperationException($"TinyModel:Sampler=cuda, but the CUDA sampler is not available: {CudaSampler.UnsupportedReason}"),
-                "AUTO" or null => CudaSampler.IsSupported,
-                var other => throw new InvalidOperationException($"TinyModel:Sampler must be auto, cpu or cuda, not '{other}'."),
-            },
+            GpuSampler = GpuSamplerHost.Select(builder.Configuration["TinyModel:Sampler"], out string? cpuReason),
         };
+
+        if (modelOptions.GpuSampler is { } gpuSampler)
+        {
+            // A factory, so that the container owns it and disposes the accelerator with the app.
+            builder.Services.AddSingleton(_ => gpuSampler);
+        }
 
         builder.Services.AddSingleton(_ => CharLanguageModel.Train(TrainingText.Load()));
         builder.Services.AddOpenAiStreaming()
@@ -60,13 +57,13 @@ public static class ChatServerApp
         });
 
         var app = builder.Build();
-        if (modelOptions.UseCudaSampler)
+        if (app.Services.GetService<GpuSamplerHost>() is { } gpu)
         {
-            app.Logger.LogInformation("The tiny model samples on the GPU (CudaSampler).");
+            app.Logger.LogInformation("The tiny model samples on the GPU ({Device}).", gpu.DeviceName);
         }
         else
         {
-            app.Logger.LogInformation("The tiny model samples on the CPU (CpuSampler). {Reason}", CudaSampler.UnsupportedReason ?? "TinyModel:Sampler=cpu.");
+            app.Logger.LogInformation("The tiny model samples on the CPU (CpuSampler). {Reason}", cpuReason);
         }
 
         app.UseSseAntiBuffering();

@@ -1,12 +1,9 @@
 namespace OpenAiStreaming.Sampling;
 
-/// <summary>The argument checks of a batched sampling call, one source for the CPU and the GPU sampler.</summary>
+/// <summary>The argument checks of a batched sampling call.</summary>
 internal static class BatchSpans
 {
-    /// <summary>
-    /// Checks the span lengths of a batched call against its sequence count (at least one); shared with the GPU
-    /// sampler, whose batched call takes the same spans: its project compiles this file too.
-    /// </summary>
+    /// <summary>Checks the span lengths of a batched call against its sequence count (at least one).</summary>
     public static void Check(int logits, int batch, int results, int topLogprobs)
     {
         if (logits == 0 || logits % batch != 0)

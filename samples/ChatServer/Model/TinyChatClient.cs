@@ -3,7 +3,6 @@ using System.Runtime.CompilerServices;
 using System.Text.Json;
 using Microsoft.Extensions.AI;
 using OpenAiStreaming.Sampling;
-using OpenAiStreaming.Sampling.Cuda;
 
 namespace ChatServer.Model;
 
@@ -38,9 +37,6 @@ internal sealed class TinyChatClient : IChatClient
     private readonly ChatClientMetadata _metadata;
     /// <summary>A sampler no stream is using, or null; a stream that finds none makes its own (CpuSampler is single-threaded).</summary>
     private CpuSampler? _idleSampler;
-
-    /// <summary>The same for the GPU sampler, when <see cref="TinyModelOptions.UseCudaSampler"/> is set.</summary>
-    private CudaSampler? _idleCudaSampler;
 
     /// <summary>Creates a client over <paramref name="model"/> with new samplers and the given options.</summary>
     public TinyChatClient(CharLanguageModel model, TinyModelOptions? options = null)
@@ -145,7 +141,7 @@ internal sealed class TinyChatClient : IChatClient
         int emitted = 0;
         ChatFinishReason finishReason = ChatFinishReason.Length;
 
-        CudaSampler? cuda = _options.UseCudaSampler ? Interlocked.Exchange(ref _idleCudaSampler, null) ?? new CudaSampler() : null;
+        GpuSamplerHost? gpu = _options.GpuSampler;
         CpuSampler sampler = Interlocked.Exchange(ref _idleSampler, null) ?? new CpuSampler();
         try
         {
@@ -158,7 +154,7 @@ internal sealed class TinyChatClient : IChatClient
                 }
 
                 _model.ComputeLogits(context.AsSpan(0, prompt.Length + count), logits);
-                int token = cuda is null ? sampler.Sample(logits, sequence).TokenId : cuda.Sample(logits, sequence).TokenId;
+                int token = gpu is null ? sampler.Sample(logits, sequence).TokenId : gpu.Sample(logits, sequence).TokenId;
                 context[prompt.Length + count] = token;
                 generated[count++] = _model.Decode(token);
 
@@ -179,10 +175,6 @@ internal sealed class TinyChatClient : IChatClient
         finally
         {
             Interlocked.CompareExchange(ref _idleSampler, sampler, null);
-            if (cuda is not null && Interlocked.CompareExchange(ref _idleCudaSampler, cuda, null) is not null)
-            {
-                cuda.Dispose();
-            }
         }
 
         if (finishReason == ChatFinishReason.Length)

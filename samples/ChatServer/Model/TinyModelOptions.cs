@@ -13,10 +13,10 @@ internal sealed class TinyModelOptions
     public string ModelId { get; set; } = TinyChatClient.DefaultModelId;
 
     /// <summary>
-    /// Whether to sample on the GPU with <c>CudaSampler</c> (the same tokens as the CPU sampler). Default false; the app
-    /// sets it from <c>--TinyModel:Sampler=auto|cpu|cuda</c> (auto: when <c>CudaSampler.IsSupported</c>).
+    /// The GPU sampler to use instead of the CPU sampler (the same tokens), or null (the default) for the CPU one. The
+    /// app sets it from <c>--TinyModel:Sampler=auto|cpu|gpu</c> (<see cref="GpuSamplerHost.Select"/>).
     /// </summary>
-    public bool UseCudaSampler { get; set; }
+    public GpuSamplerHost? GpuSampler { get; set; }
 
     /// <summary>The clock behind <see cref="TokenDelay"/> and <c>CreatedAt</c>. Default <see cref="TimeProvider.System"/>.</summary>
     public TimeProvider TimeProvider { get; set; } = TimeProvider.System;

@@ -1,0 +1,1 @@
+return OpenAiStreaming.Sampling.Gpu.Benchmarks.GpuBenchmark.Run(args);
