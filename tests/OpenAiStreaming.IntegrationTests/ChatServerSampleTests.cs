@@ -47,40 +47,6 @@ public sealed class ChatServerSampleTests
     }
 
     [Fact]
-    public async Task ChatServer_Metrics_ServesTheRequestInPrometheusFormat()
-    {
-        await using var app = await TestApp.StartAsync(ChatServerApp.Create(
-            ["--urls=http://127.0.0.1:0", "--TinyModel:TokenDelay=00:00:00.005", "--Logging:LogLevel:Default=Warning"]));
-        using var tokens = Meters.Collect<long>(app, Tokens);
-
-        var (_, events) = await Sse.ReadAllAsync(app.Client, Sse.ChatRequest(
-            Sse.ChatBody(model: "tiny-char-lm", extra: ",\"max_tokens\":8,\"seed\":3")));
-        Assert.Equal("[DONE]", events[^1].Data);
-        // The totals are recorded as the handler ends, which can be just after the client read [DONE]; the output
-        // token count is the last of them.
-        await Meters.WaitUntilAsync(
-            () => tokens.GetMeasurementSnapshot().Any(t => (string?)t.Tags[TokenTypeTag] == "output"), "the request's totals", tokens);
-
-        using var response = await app.Client.GetAsync(new Uri("metrics", UriKind.Relative), Ct);
-        string text = await response.Content.ReadAsStringAsync(Ct);
-
-        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
-        Assert.Equal("text/plain", response.Content.Headers.ContentType?.MediaType);
-        Assert.Contains(response.Content.Headers.ContentType!.Parameters, p => p.Name == "version" && p.Value == "0.0.4");
-        const string model = "gen_ai_operation_name=\"chat\",gen_ai_request_model=\"tiny-char-lm\"";
-        const string done = model + ",gen_ai_response_finish_reason=\"length\"";
-        Assert.Contains("# TYPE gen_ai_server_time_to_first_token_seconds histogram\n", text, StringComparison.Ordinal);
-        Assert.Contains($"gen_ai_server_time_to_first_token_seconds_bucket{{{done},le=\"10\"}} 1\n", text, StringComparison.Ordinal);
-        Assert.Contains($"gen_ai_server_time_to_first_token_seconds_bucket{{{done},le=\"+Inf\"}} 1\n", text, StringComparison.Ordinal);
-        Assert.Contains($"gen_ai_server_time_to_first_token_seconds_count{{{done}}} 1\n", text, StringComparison.Ordinal);
-        Assert.Contains($"gen_ai_server_time_per_output_token_seconds_count{{{done}}} 1\n", text, StringComparison.Ordinal);
-        Assert.Contains($"gen_ai_server_request_duration_seconds_count{{{done}}} 1\n", text, StringComparison.Ordinal);
-        Assert.Contains($"openai_streaming_requests_total{{{done}}} 1\n", text, StringComparison.Ordinal);
-        Assert.Contains($"openai_streaming_tokens_total{{{model},gen_ai_token_type=\"output\"}} 8\n", text, StringComparison.Ordinal);
-        Assert.Contains($"openai_streaming_active_streams{{{model}}} 0\n", text, StringComparison.Ordinal);
-    }
-
-    [Fact]
     public async Task ChatServer_OtlpEndpointSet_ExportsTheMeter()
     {
         // A stand-in OTLP/HTTP collector that keeps the first export carrying the sample's time to first token.
