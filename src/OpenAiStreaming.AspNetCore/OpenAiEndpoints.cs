@@ -20,10 +20,10 @@ internal sealed class OpenAiEndpoints(
     private readonly long _startedAt = environment.TimeProvider.GetUtcNow().ToUnixTimeSeconds();
 
     public Task ChatCompletionsAsync(HttpContext context) =>
-        CompleteAsync(context, CompletionKind.Chat, OpenAiJsonContext.Default.ChatCompletionRequest, RequestValidator.Validate);
+        CompleteAsync(context, CompletionKind.Chat, OpenAiJsonContext.Default.ChatCompletionRequest, r => RequestValidator.Validate(r, _options.MaxChoices));
 
     public Task CompletionsAsync(HttpContext context) =>
-        CompleteAsync(context, CompletionKind.Text, OpenAiJsonContext.Default.CompletionRequest, r => RequestValidator.Validate(r, _options.DefaultCompletionMaxTokens));
+        CompleteAsync(context, CompletionKind.Text, OpenAiJsonContext.Default.CompletionRequest, r => RequestValidator.Validate(r, _options.DefaultCompletionMaxTokens, _options.MaxChoices));
 
     public Task ListModelsAsync(HttpContext context)
     {
@@ -88,6 +88,10 @@ internal sealed class OpenAiEndpoints(
         if (error is null && !models.TryGet(request!.Model, out client))
         {
             error = OpenAiError.ModelNotFound(request.Model);
+        }
+        else if (error is null && request!.TopLogprobs is not null && !ChatModelCapabilities.Of(client!).Logprobs)
+        {
+            error = OpenAiError.BadRequest($"Model '{request.Model}' does not report logprobs.", "logprobs", "unsupported_parameter");
         }
 
         if (error is not null)

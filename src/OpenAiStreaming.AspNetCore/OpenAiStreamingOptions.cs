@@ -76,4 +76,10 @@ public sealed class OpenAiStreamingOptions
 
     /// <summary>The <c>owned_by</c> reported by <c>/v1/models</c>. Default <c>openai-streaming</c>.</summary>
     public string OwnedBy { get; set; } = "openai-streaming";
+
+    /// <summary>
+    /// The largest <c>n</c> (independent generations in one request) accepted; larger gets 400. Default 8. Each
+    /// generation is a model call of its own and counts against <see cref="MaxConcurrentStreams"/>.
+    /// </summary>
+    public int MaxChoices { get; set; } = 8;
 }

@@ -54,6 +54,11 @@ internal sealed class OpenAiStreamingOptionsValidator : IValidateOptions<OpenAiS
             failures.Add($"{section}:{nameof(options.DefaultCompletionMaxTokens)} must be at least 1; it is {options.DefaultCompletionMaxTokens}.");
         }
 
+        if (options.MaxChoices < 1)
+        {
+            failures.Add($"{section}:{nameof(options.MaxChoices)} must be at least 1; it is {options.MaxChoices}.");
+        }
+
         if (options.ApiKeys.Any(string.IsNullOrWhiteSpace))
         {
             failures.Add($"{section}:{nameof(options.ApiKeys)} contains an empty key.");

@@ -8,8 +8,8 @@ namespace OpenAiStreaming.AspNetCore;
 /// <summary>
 /// A base for hosts whose model loop generates many sequences at once and pushes their tokens as they come: derive,
 /// override <see cref="StartSequence"/> to hand each request to the loop, and the loop writes tokens with
-/// <see cref="ChatSequence.WriteToken"/>, never waiting on any client. When a client disconnects, the sequence's
-/// <see cref="ChatSequence.CancellationToken"/> fires and <see cref="ChatSequence.WriteToken"/> returns false: drop
+/// <see cref="ChatSequence.WriteToken(string)"/>, never waiting on any client. When a client disconnects, the sequence's
+/// <see cref="ChatSequence.CancellationToken"/> fires and <see cref="ChatSequence.WriteToken(string)"/> returns false: drop
 /// the sequence from the batch.
 /// </summary>
 /// <remarks>
@@ -56,11 +56,25 @@ public abstract class TokenStreamChatClient : IChatClient
     public Task<ChatResponse> GetResponseAsync(IEnumerable<ChatMessage> messages, ChatOptions? options = null, CancellationToken cancellationToken = default) =>
         GetStreamingResponseAsync(messages, options, cancellationToken).ToChatResponseAsync(cancellationToken);
 
+    /// <summary>
+    /// What the model loop can do beyond text. Default <see cref="ChatModelCapabilities.None"/>; a loop that writes
+    /// logprobs (<see cref="ChatSequence.WriteToken(string, LogprobContent?)"/>) overrides it with
+    /// <c>new() { Logprobs = true }</c>.
+    /// </summary>
+    protected virtual ChatModelCapabilities Capabilities => ChatModelCapabilities.None;
+
     /// <inheritdoc />
     public virtual object? GetService(Type serviceType, object? serviceKey = null)
     {
         ArgumentNullException.ThrowIfNull(serviceType);
-        return serviceKey is null && serviceType.IsInstanceOfType(this) ? this : null;
+        if (serviceKey is not null)
+        {
+            return null;
+        }
+
+        return serviceType == typeof(ChatModelCapabilities) ? Capabilities
+            : serviceType.IsInstanceOfType(this) ? this
+            : null;
     }
 
     /// <summary>Releases the model's resources once, however often it is called (the host's container disposes a

@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Runtime.CompilerServices;
 using System.Text.Json;
 using Microsoft.Extensions.AI;
+using OpenAiStreaming.AspNetCore;
 using OpenAiStreaming.Sampling;
 
 namespace ChatServer.Model;
@@ -28,6 +29,15 @@ internal sealed class TinyChatClient : IChatClient
 
     /// <summary>The <see cref="ChatOptions.AdditionalProperties"/> key of vLLM's repetition_penalty.</summary>
     public const string RepetitionPenaltyKey = "repetition_penalty";
+
+    /// <summary>The <see cref="ChatOptions.AdditionalProperties"/> key of vLLM's stop_token_ids (an int[]).</summary>
+    public const string StopTokenIdsKey = "stop_token_ids";
+
+    /// <summary>The <see cref="ChatOptions.AdditionalProperties"/> key of OpenAI's logit_bias (token id to bias).</summary>
+    public const string LogitBiasKey = "logit_bias";
+
+    /// <summary>What this model can do beyond text: it reports logprobs from the sampler.</summary>
+    private static readonly ChatModelCapabilities s_capabilities = new() { Logprobs = true };
 
     /// <summary>What separates the prompt from the answer in the model's context.</summary>
     private const string PromptSeparator = "\n\n";
@@ -95,8 +105,9 @@ internal sealed class TinyChatClient : IChatClient
         sampling.Seed = options?.Seed is long requested ? unchecked((ulong)requested) : null;
         var sequence = new SamplingSequence(sampling);
         string modelId = options?.ModelId ?? _options.ModelId;
+        HashSet<int> stopTokens = ReadStopTokens(options?.AdditionalProperties);
 
-        return GenerateAsync(prompt, sequence, maxTokens, stops, modelId, cancellationToken);
+        return GenerateAsync(prompt, sequence, maxTokens, stops, stopTokens, modelId, cancellationToken);
     }
 
     /// <inheritdoc />
@@ -109,6 +120,7 @@ internal sealed class TinyChatClient : IChatClient
         }
 
         return serviceType == typeof(ChatClientMetadata) ? _metadata
+            : serviceType == typeof(ChatModelCapabilities) ? s_capabilities
             : serviceType.IsInstanceOfType(this) ? this
             : serviceType.IsInstanceOfType(_model) ? _model
             : null;
@@ -124,6 +136,7 @@ internal sealed class TinyChatClient : IChatClient
         SamplingSequence sequence,
         int maxTokens,
         string[] stops,
+        HashSet<int> stopTokens,
         string modelId,
         [EnumeratorCancellation] CancellationToken cancellationToken)
     {
@@ -137,6 +150,9 @@ internal sealed class TinyChatClient : IChatClient
         _model.Encode(prompt, context);
         var generated = new char[maxTokens];
         var logits = new float[_model.VocabularySize];
+        bool logprobs = sequence.Parameters.Logprobs;
+        var tokenLogprobs = logprobs ? new LogprobContent[maxTokens] : null;
+        var top = new TokenLogprob[sequence.Parameters.TopLogprobs];
         int count = 0;
         int emitted = 0;
         ChatFinishReason finishReason = ChatFinishReason.Length;
@@ -154,15 +170,28 @@ internal sealed class TinyChatClient : IChatClient
                 }
 
                 _model.ComputeLogits(context.AsSpan(0, prompt.Length + count), logits);
-                int token = gpu is null ? sampler.Sample(logits, sequence).TokenId : gpu.Sample(logits, sequence).TokenId;
+                // The GPU path reports no top logprobs, so a request that asks for logprobs samples on the CPU.
+                SampledToken sampled = gpu is null || logprobs ? sampler.Sample(logits, sequence, top) : gpu.Sample(logits, sequence);
+                int token = sampled.TokenId;
+                if (stopTokens.Contains(token))
+                {
+                    finishReason = ChatFinishReason.Stop;
+                    break;
+                }
+
                 context[prompt.Length + count] = token;
+                if (tokenLogprobs is not null)
+                {
+                    tokenLogprobs[count] = ToLogprob(sampled, top);
+                }
+
                 generated[count++] = _model.Decode(token);
 
                 // Hold back any tail that could still grow into a stop sequence; drop a completed one unsent.
                 (int sendable, bool stopped) = Scan(generated.AsSpan(0, count), stops);
                 for (; emitted < sendable; emitted++)
                 {
-                    yield return NewUpdate(new TextContent(generated[emitted].ToString()));
+                    yield return NewTokenUpdate(emitted);
                 }
 
                 if (stopped)
@@ -182,7 +211,7 @@ internal sealed class TinyChatClient : IChatClient
             // The last characters were held back as a possible stop sequence that never completed.
             for (; emitted < count; emitted++)
             {
-                yield return NewUpdate(new TextContent(generated[emitted].ToString()));
+                yield return NewTokenUpdate(emitted);
             }
         }
 
@@ -202,7 +231,33 @@ internal sealed class TinyChatClient : IChatClient
             ModelId = modelId,
             CreatedAt = createdAt,
         };
+
+        ChatResponseUpdate NewTokenUpdate(int position)
+        {
+            ChatResponseUpdate update = NewUpdate(new TextContent(generated[position].ToString()));
+            if (tokenLogprobs is not null)
+            {
+                update.Contents.Add(tokenLogprobs[position]);
+            }
+
+            return update;
+        }
     }
+
+    /// <summary>The sampler's report of one token, with the token ids decoded to their characters.</summary>
+    private LogprobContent ToLogprob(SampledToken sampled, TokenLogprob[] top)
+    {
+        var alternatives = new TopLogprob[sampled.TopLogprobCount];
+        for (int i = 0; i < alternatives.Length; i++)
+        {
+            alternatives[i] = new TopLogprob(_model.Decode(top[i].TokenId).ToString(), top[i].Logprob);
+        }
+
+        return new LogprobContent(_model.Decode(sampled.TokenId).ToString(), sampled.Logprob, alternatives);
+    }
+
+    private static HashSet<int> ReadStopTokens(AdditionalPropertiesDictionary? properties) =>
+        properties?.TryGetValue(StopTokenIdsKey, out object? value) == true && value is IEnumerable<int> ids ? [.. ids] : [];
 
     /// <summary>
     /// How many leading characters of <paramref name="text"/> can be sent, and whether it ends with a stop sequence
@@ -259,6 +314,19 @@ internal sealed class TinyChatClient : IChatClient
             sampling.PresencePenalty = options.PresencePenalty ?? sampling.PresencePenalty;
             sampling.MinP = ReadNumber(options.AdditionalProperties, MinPKey) ?? sampling.MinP;
             sampling.RepetitionPenalty = ReadNumber(options.AdditionalProperties, RepetitionPenaltyKey) ?? sampling.RepetitionPenalty;
+            if (LogprobContent.GetRequestedTopLogprobs(options) is int topLogprobs)
+            {
+                sampling.Logprobs = true;
+                sampling.TopLogprobs = Math.Min(topLogprobs, SamplingParams.MaxTopLogprobs);
+            }
+
+            if (options.AdditionalProperties?.TryGetValue(LogitBiasKey, out object? bias) == true && bias is IEnumerable<KeyValuePair<int, double>> biases)
+            {
+                foreach (var (token, value) in biases)
+                {
+                    sampling.LogitBias[token] = (float)value;
+                }
+            }
         }
 
         sampling.Validate();

@@ -1,5 +1,6 @@
 using System.IO.Pipelines;
 using System.Security.Cryptography;
+using System.Text;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.AI;
 using OpenAiStreaming.AspNetCore.Streaming;
@@ -30,8 +31,11 @@ internal sealed class ChatCompletionEncoder : ICompletionEncoder
 
     private ChunkWriter? _chunks;
 
-    /// <summary>The <c>index</c> of the next tool call in the stream.</summary>
-    private int _toolCallIndex;
+    /// <summary>The <c>index</c> of the next tool call of each choice in the stream.</summary>
+    private readonly int[] _toolCallIndex;
+
+    /// <summary>The state the lifecycle folds deltas into, once a delta came: every choice's finish reason at the end.</summary>
+    private CompletionState? _state;
 
     public ChatCompletionEncoder(CompletionKind kind, ValidatedRequest request, OpenAiStreamingOptions options, TimeProvider timeProvider)
     {
@@ -40,6 +44,7 @@ internal sealed class ChatCompletionEncoder : ICompletionEncoder
         _options = options;
         _id = (kind == CompletionKind.Chat ? "chatcmpl-" : "cmpl-") + RandomNumberGenerator.GetHexString(24, lowercase: true);
         _created = timeProvider.GetUtcNow().ToUnixTimeSeconds();
+        _toolCallIndex = new int[request.Choices];
     }
 
     public bool HasStarted => _sse is not null;
@@ -53,13 +58,29 @@ internal sealed class ChatCompletionEncoder : ICompletionEncoder
         response.PrepareServerSentEvents();
         _sse = new ServerSentEventWriter(response.BodyWriter);
         _chunks = new ChunkWriter(_sse, _kind, _id, _created, _request.Model);
-        _chunks.WriteRole();
+        if (_request.ContinuousUsage)
+        {
+            _chunks.ContinuousUsage = new TokenUsage(0, 0);
+        }
+
+        for (int choice = 0; choice < _request.Choices; choice++)
+        {
+            _chunks.WriteRole(choice);
+        }
     }
 
     public bool WriteDelta(CompletionState state, int toolCalls)
     {
+        _state = state;
         var chunks = _chunks!;
+        var current = state.Current;
+        if (_request.ContinuousUsage)
+        {
+            chunks.ContinuousUsage = state.Usage(_request.Messages);
+        }
+
         var text = state.PendingText;
+        IReadOnlyList<LogprobContent>? logprobs = _request.TopLogprobs is null ? null : current.PendingLogprobs;
         int written = 0;
         bool wrote = false;
         if (_kind == CompletionKind.Chat)
@@ -70,18 +91,19 @@ internal sealed class ChatCompletionEncoder : ICompletionEncoder
                 var (call, position) = state.ToolCalls[i];
                 if (position > written)
                 {
-                    chunks.WriteContent(text[written..position]);
+                    chunks.WriteContent(text[written..position], current.Index, logprobs);
+                    logprobs = logprobs is null ? null : [];
                     written = position;
                 }
 
-                chunks.WriteToolCall(_toolCallIndex++, call);
+                chunks.WriteToolCall(_toolCallIndex[current.Index]++, call, current.Index);
                 wrote = true;
             }
         }
 
         if (written < text.Length)
         {
-            chunks.WriteContent(text[written..]);
+            chunks.WriteContent(text[written..], current.Index, logprobs, current.WrittenLength + written);
             wrote = true;
         }
 
@@ -93,7 +115,17 @@ internal sealed class ChatCompletionEncoder : ICompletionEncoder
     public void WriteEnd(string finishReason, TokenUsage usage)
     {
         var chunks = _chunks!;
-        chunks.WriteFinish(finishReason);
+        if (_request.ContinuousUsage)
+        {
+            chunks.ContinuousUsage = usage;
+        }
+
+        for (int choice = 0; choice < _request.Choices; choice++)
+        {
+            chunks.WriteFinish(choice == 0 || _state is null ? finishReason : _state.Choice(choice).FinishReason, choice);
+        }
+
+        chunks.ContinuousUsage = null;
         if (_request.IncludeUsage)
         {
             chunks.WriteUsage(usage.Prompt, usage.Completion);
@@ -111,20 +143,15 @@ internal sealed class ChatCompletionEncoder : ICompletionEncoder
     public Task WriteWholeAsync(HttpResponse response, CompletionState state, TokenUsage usage, CancellationToken cancellationToken)
     {
         var usageDto = new UsageDto { PromptTokens = usage.Prompt, CompletionTokens = usage.Completion, TotalTokens = usage.Prompt + usage.Completion };
-        string text = state.PendingText.ToString();
+        var choices = Enumerable.Range(0, _request.Choices).Select(state.Choice).ToList();
         if (_kind == CompletionKind.Chat)
         {
-            var message = new ResponseMessageDto
-            {
-                Content = text.Length == 0 && state.ToolCalls.Count > 0 ? null : text,
-                ToolCalls = state.ToolCalls.Count == 0 ? null : [.. state.ToolCalls.Select(t => ToToolCallDto(t.Call))],
-            };
             var body = new ChatCompletionResponse
             {
                 Id = _id,
                 Created = _created,
                 Model = _request.Model,
-                Choices = [new ChatChoiceDto { Message = message, FinishReason = state.FinishReason }],
+                Choices = [.. choices.Select(ToChatChoice)],
                 Usage = usageDto,
             };
             return response.WriteAsJsonAsync(body, OpenAiJsonContext.Default.ChatCompletionResponse, "application/json", cancellationToken);
@@ -135,10 +162,65 @@ internal sealed class ChatCompletionEncoder : ICompletionEncoder
             Id = _id,
             Created = _created,
             Model = _request.Model,
-            Choices = [new TextChoiceDto { Text = text, FinishReason = state.FinishReason }],
+            Choices = [.. choices.Select(c => new TextChoiceDto
+            {
+                Index = c.Index,
+                Text = c.PendingText.ToString(),
+                Logprobs = _request.TopLogprobs is null ? null : ToTextLogprobs(c.PendingLogprobs),
+                FinishReason = c.FinishReason,
+            })],
             Usage = usageDto,
         };
         return response.WriteAsJsonAsync(textBody, OpenAiJsonContext.Default.TextCompletionResponse, "application/json", cancellationToken);
+    }
+
+    private ChatChoiceDto ToChatChoice(ChoiceState choice)
+    {
+        string text = choice.PendingText.ToString();
+        var message = new ResponseMessageDto
+        {
+            Content = text.Length == 0 && choice.ToolCalls.Count > 0 ? null : text,
+            ToolCalls = choice.ToolCalls.Count == 0 ? null : [.. choice.ToolCalls.Select(t => ToToolCallDto(t.Call))],
+        };
+        return new ChatChoiceDto
+        {
+            Index = choice.Index,
+            Message = message,
+            Logprobs = _request.TopLogprobs is null ? null : new ChatLogprobsDto { Content = [.. choice.PendingLogprobs.Select(ToTokenLogprob)] },
+            FinishReason = choice.FinishReason,
+        };
+    }
+
+    private static TokenLogprobDto ToTokenLogprob(LogprobContent logprob) => new()
+    {
+        Token = logprob.Token,
+        Logprob = ChunkWriter.Clamp(logprob.Logprob),
+        Bytes = [.. Encoding.UTF8.GetBytes(logprob.Token).Select(b => (int)b)],
+        TopLogprobs = [.. logprob.TopLogprobs.Select(t => new TokenLogprobDto
+        {
+            Token = t.Token,
+            Logprob = ChunkWriter.Clamp(t.Logprob),
+            Bytes = [.. Encoding.UTF8.GetBytes(t.Token).Select(b => (int)b)],
+        })],
+    };
+
+    private static TextLogprobsDto ToTextLogprobs(List<LogprobContent> logprobs)
+    {
+        var offsets = new List<int>(logprobs.Count);
+        int offset = 0;
+        foreach (var logprob in logprobs)
+        {
+            offsets.Add(offset);
+            offset += logprob.Token.Length;
+        }
+
+        return new TextLogprobsDto
+        {
+            Tokens = [.. logprobs.Select(l => l.Token)],
+            TokenLogprobs = [.. logprobs.Select(l => ChunkWriter.Clamp(l.Logprob))],
+            TopLogprobs = [.. logprobs.Select(l => l.TopLogprobs.DistinctBy(t => t.Token).ToDictionary(t => t.Token, t => ChunkWriter.Clamp(t.Logprob)))],
+            TextOffset = offsets,
+        };
     }
 
     private static ToolCallDto ToToolCallDto(FunctionCallContent call) => new()

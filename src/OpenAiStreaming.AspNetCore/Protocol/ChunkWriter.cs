@@ -1,5 +1,7 @@
+using System.Text;
 using System.Text.Json;
 using Microsoft.Extensions.AI;
+using OpenAiStreaming.AspNetCore.Streaming;
 using OpenAiStreaming.ServerSentEvents;
 
 namespace OpenAiStreaming.AspNetCore.Protocol;
@@ -12,41 +14,56 @@ internal sealed class ChunkWriter(ServerSentEventWriter sse, CompletionKind kind
 {
     private static ReadOnlySpan<byte> Done => "[DONE]"u8;
 
-    public void WriteRole()
+    /// <summary>Usage written into every chunk (vLLM's <c>continuous_usage_stats</c>), or null.</summary>
+    public TokenUsage? ContinuousUsage { get; set; }
+
+    public void WriteRole(int choice = 0)
     {
         if (kind != CompletionKind.Chat)
         {
             return;
         }
 
-        var json = BeginChunk();
+        var json = BeginChunk(choice);
         json.WriteStartObject("delta");
         json.WriteString("role", "assistant");
         json.WriteString("content", "");
         json.WriteEndObject();
+        json.WriteNull("logprobs");
         EndChoice(json, finishReason: null);
     }
 
-    public void WriteContent(ReadOnlySpan<char> text)
+    /// <summary>Writes text, with its tokens' logprobs when the request asked for them.</summary>
+    /// <param name="text">The text.</param>
+    /// <param name="choice">The choice's index.</param>
+    /// <param name="logprobs">The logprobs, or null when the request did not ask for them.</param>
+    /// <param name="textOffset">Where the text starts in the choice's whole text (legacy completions' <c>text_offset</c>).</param>
+    public void WriteContent(ReadOnlySpan<char> text, int choice = 0, IReadOnlyList<LogprobContent>? logprobs = null, int textOffset = 0)
     {
-        var json = BeginChunk();
+        var json = BeginChunk(choice);
         if (kind == CompletionKind.Chat)
         {
             json.WriteStartObject("delta");
             json.WriteString("content", text);
             json.WriteEndObject();
+            WriteChatLogprobs(json, logprobs);
         }
         else
         {
             json.WriteString("text", text);
+            WriteTextLogprobs(json, logprobs, textOffset);
         }
 
         EndChoice(json, finishReason: null);
     }
 
-    public void WriteToolCall(int index, FunctionCallContent call)
+    /// <summary>
+    /// Writes a tool call as OpenAI streams one: a first delta with <c>index</c>, <c>id</c>, <c>type</c> and
+    /// <c>function.name</c> (and empty arguments), then the arguments in a delta of the same index.
+    /// </summary>
+    public void WriteToolCall(int index, FunctionCallContent call, int choice = 0)
     {
-        var json = BeginChunk();
+        var json = BeginChunk(choice);
         json.WriteStartObject("delta");
         json.WriteStartArray("tool_calls");
         json.WriteStartObject();
@@ -55,17 +72,32 @@ internal sealed class ChunkWriter(ServerSentEventWriter sse, CompletionKind kind
         json.WriteString("type", "function");
         json.WriteStartObject("function");
         json.WriteString("name", call.Name);
+        json.WriteString("arguments", "");
+        json.WriteEndObject();
+        json.WriteEndObject();
+        json.WriteEndArray();
+        json.WriteEndObject();
+        json.WriteNull("logprobs");
+        EndChoice(json, finishReason: null);
+
+        json = BeginChunk(choice);
+        json.WriteStartObject("delta");
+        json.WriteStartArray("tool_calls");
+        json.WriteStartObject();
+        json.WriteNumber("index", index);
+        json.WriteStartObject("function");
         json.WriteString("arguments", ToolCallArguments.Serialize(call));
         json.WriteEndObject();
         json.WriteEndObject();
         json.WriteEndArray();
         json.WriteEndObject();
+        json.WriteNull("logprobs");
         EndChoice(json, finishReason: null);
     }
 
-    public void WriteFinish(string finishReason)
+    public void WriteFinish(string finishReason, int choice = 0)
     {
-        var json = BeginChunk();
+        var json = BeginChunk(choice);
         if (kind == CompletionKind.Chat)
         {
             json.WriteStartObject("delta");
@@ -76,6 +108,7 @@ internal sealed class ChunkWriter(ServerSentEventWriter sse, CompletionKind kind
             json.WriteString("text", "");
         }
 
+        json.WriteNull("logprobs");
         EndChoice(json, finishReason);
     }
 
@@ -84,11 +117,7 @@ internal sealed class ChunkWriter(ServerSentEventWriter sse, CompletionKind kind
         var json = BeginObject();
         json.WriteStartArray("choices");
         json.WriteEndArray();
-        json.WriteStartObject("usage");
-        json.WriteNumber("prompt_tokens", promptTokens);
-        json.WriteNumber("completion_tokens", completionTokens);
-        json.WriteNumber("total_tokens", promptTokens + completionTokens);
-        json.WriteEndObject();
+        WriteUsageObject(json, new TokenUsage(promptTokens, completionTokens));
         json.WriteEndObject();
         sse.EndJsonData();
     }
@@ -109,6 +138,124 @@ internal sealed class ChunkWriter(ServerSentEventWriter sse, CompletionKind kind
         sse.EndJsonData();
     }
 
+    /// <summary>OpenAI reports an impossible token's logprob as -9999 rather than -infinity, which JSON cannot carry.</summary>
+    internal static double Clamp(double logprob) => double.IsFinite(logprob) ? logprob : logprob > 0 ? 0 : -9999;
+
+    internal static void WriteBytes(Utf8JsonWriter json, string token)
+    {
+        json.WriteStartArray("bytes");
+        Span<byte> buffer = stackalloc byte[256];
+        if (Encoding.UTF8.GetMaxByteCount(token.Length) > buffer.Length)
+        {
+            buffer = new byte[Encoding.UTF8.GetMaxByteCount(token.Length)];
+        }
+
+        int count = Encoding.UTF8.GetBytes(token, buffer);
+        foreach (byte b in buffer[..count])
+        {
+            json.WriteNumberValue(b);
+        }
+
+        json.WriteEndArray();
+    }
+
+    private static void WriteChatLogprobs(Utf8JsonWriter json, IReadOnlyList<LogprobContent>? logprobs)
+    {
+        if (logprobs is null)
+        {
+            json.WriteNull("logprobs");
+            return;
+        }
+
+        json.WriteStartObject("logprobs");
+        json.WriteStartArray("content");
+        foreach (var logprob in logprobs)
+        {
+            json.WriteStartObject();
+            json.WriteString("token", logprob.Token);
+            json.WriteNumber("logprob", Clamp(logprob.Logprob));
+            WriteBytes(json, logprob.Token);
+            json.WriteStartArray("top_logprobs");
+            foreach (var top in logprob.TopLogprobs)
+            {
+                json.WriteStartObject();
+                json.WriteString("token", top.Token);
+                json.WriteNumber("logprob", Clamp(top.Logprob));
+                WriteBytes(json, top.Token);
+                json.WriteEndObject();
+            }
+
+            json.WriteEndArray();
+            json.WriteEndObject();
+        }
+
+        json.WriteEndArray();
+        json.WriteNull("refusal");
+        json.WriteEndObject();
+    }
+
+    private static void WriteTextLogprobs(Utf8JsonWriter json, IReadOnlyList<LogprobContent>? logprobs, int textOffset)
+    {
+        if (logprobs is null)
+        {
+            json.WriteNull("logprobs");
+            return;
+        }
+
+        json.WriteStartObject("logprobs");
+        json.WriteStartArray("tokens");
+        foreach (var logprob in logprobs)
+        {
+            json.WriteStringValue(logprob.Token);
+        }
+
+        json.WriteEndArray();
+        json.WriteStartArray("token_logprobs");
+        foreach (var logprob in logprobs)
+        {
+            json.WriteNumberValue(Clamp(logprob.Logprob));
+        }
+
+        json.WriteEndArray();
+        json.WriteStartArray("top_logprobs");
+        foreach (var logprob in logprobs)
+        {
+            json.WriteStartObject();
+            var seen = new HashSet<string>(StringComparer.Ordinal);
+            foreach (var top in logprob.TopLogprobs)
+            {
+                // A JSON object has one value per key; the most likely of equal tokens is listed first.
+                if (seen.Add(top.Token))
+                {
+                    json.WriteNumber(top.Token, Clamp(top.Logprob));
+                }
+            }
+
+            json.WriteEndObject();
+        }
+
+        json.WriteEndArray();
+        json.WriteStartArray("text_offset");
+        int offset = textOffset;
+        foreach (var logprob in logprobs)
+        {
+            json.WriteNumberValue(offset);
+            offset += logprob.Token.Length;
+        }
+
+        json.WriteEndArray();
+        json.WriteEndObject();
+    }
+
+    private void WriteUsageObject(Utf8JsonWriter json, TokenUsage usage)
+    {
+        json.WriteStartObject("usage");
+        json.WriteNumber("prompt_tokens", usage.Prompt);
+        json.WriteNumber("completion_tokens", usage.Completion);
+        json.WriteNumber("total_tokens", usage.Prompt + usage.Completion);
+        json.WriteEndObject();
+    }
+
     private Utf8JsonWriter BeginObject()
     {
         var json = sse.BeginJsonData();
@@ -120,21 +267,25 @@ internal sealed class ChunkWriter(ServerSentEventWriter sse, CompletionKind kind
         return json;
     }
 
-    private Utf8JsonWriter BeginChunk()
+    private Utf8JsonWriter BeginChunk(int choice)
     {
         var json = BeginObject();
         json.WriteStartArray("choices");
         json.WriteStartObject();
-        json.WriteNumber("index", 0);
+        json.WriteNumber("index", choice);
         return json;
     }
 
     private void EndChoice(Utf8JsonWriter json, string? finishReason)
     {
-        json.WriteNull("logprobs");
         json.WriteString("finish_reason", finishReason);
         json.WriteEndObject();
         json.WriteEndArray();
+        if (ContinuousUsage is { } usage)
+        {
+            WriteUsageObject(json, usage);
+        }
+
         json.WriteEndObject();
         sse.EndJsonData();
     }

@@ -11,6 +11,7 @@ namespace OpenAiStreaming.AspNetCore.Protocol;
 [JsonSerializable(typeof(ChatCompletionRequest))]
 [JsonSerializable(typeof(CompletionRequest))]
 [JsonSerializable(typeof(List<ContentPartDto?>))]
+[JsonSerializable(typeof(NamedToolChoiceDto))]
 [JsonSerializable(typeof(ErrorResponse))]
 [JsonSerializable(typeof(ChatCompletionResponse))]
 [JsonSerializable(typeof(TextCompletionResponse))]

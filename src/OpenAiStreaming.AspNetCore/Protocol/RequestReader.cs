@@ -141,9 +141,12 @@ internal static class RequestReader
         {
             "temperature" or "top_p" or "frequency_penalty" or "presence_penalty" or "min_p" or "repetition_penalty" => "expected a number",
             "max_tokens" or "max_completion_tokens" or "n" or "top_k" or "seed" or "top_logprobs" or "stop_token_ids" => "expected an integer",
-            "stream" or "include_usage" or "echo" => "expected a boolean",
+            "stream" or "include_usage" or "echo" or "continuous_usage_stats" or "include_stop_str_in_output" or "parallel_tool_calls" or "strict" => "expected a boolean",
             "messages" => "expected an array of message objects",
-            "stream_options" or "image_url" or "input_audio" or "function" => "expected an object",
+            "tools" => "expected an array of tool objects",
+            "logit_bias" => "expected an object mapping token ids to numbers",
+            "parameters" or "schema" => "expected a JSON Schema object",
+            "stream_options" or "image_url" or "input_audio" or "function" or "response_format" or "json_schema" => "expected an object",
             "logprobs" => "expected a boolean (chat completions) or an integer (completions)",
             _ => "expected a string",
         };

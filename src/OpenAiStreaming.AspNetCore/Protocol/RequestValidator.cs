@@ -20,9 +20,24 @@ internal static class RequestValidator
     /// <summary>The <see cref="ChatOptions.AdditionalProperties"/> key for vLLM's <c>stop_token_ids</c> (an int[]).</summary>
     public const string StopTokenIdsKey = "stop_token_ids";
 
-    public static (ValidatedRequest? Request, OpenAiError? Error) Validate(ChatCompletionRequest request)
+    /// <summary>The schema of a function that declares no parameters.</summary>
+    private static readonly JsonElement s_emptyObjectSchema = JsonDocument.Parse("""{"type":"object","properties":{}}""").RootElement;
+
+    /// <summary>The <see cref="ChatOptions.AdditionalProperties"/> key for <c>logit_bias</c> (a Dictionary&lt;int, double&gt;).</summary>
+    public const string LogitBiasKey = "logit_bias";
+
+    /// <summary>The most <c>top_logprobs</c> a request may ask for, as OpenAI and vLLM's default allow.</summary>
+    public const int MaxTopLogprobs = 20;
+
+    /// <summary>The most tools one request may declare, as OpenAI allows.</summary>
+    public const int MaxTools = 128;
+
+    /// <summary>Validates a chat completion request with the default limit on <c>n</c>.</summary>
+    public static (ValidatedRequest? Request, OpenAiError? Error) Validate(ChatCompletionRequest request) => Validate(request, 8);
+
+    public static (ValidatedRequest? Request, OpenAiError? Error) Validate(ChatCompletionRequest request, int maxChoices)
     {
-        var error = ValidateCommon(request, out var options);
+        var error = ValidateCommon(request, maxChoices, out var options);
         if (error is not null)
         {
             return (null, error);
@@ -38,14 +53,24 @@ internal static class RequestValidator
             options.MaxOutputTokens = maxCompletion;
         }
 
-        if (request.Logprobs == true)
+        if (request.TopLogprobs is { } topLogprobs)
         {
-            return (null, OpenAiError.BadRequest("logprobs are not supported by this server.", "logprobs", "unsupported_parameter"));
+            if (topLogprobs is < 0 or > MaxTopLogprobs)
+            {
+                return (null, OpenAiError.InvalidValue("top_logprobs", $"must be between 0 and {MaxTopLogprobs}."));
+            }
+
+            if (request.Logprobs != true)
+            {
+                return (null, OpenAiError.InvalidValue("top_logprobs", "'logprobs' must be true when 'top_logprobs' is set."));
+            }
         }
 
-        if (request.TopLogprobs is not null and not 0)
+        int? requestedLogprobs = request.Logprobs == true ? request.TopLogprobs ?? 0 : null;
+        var toolError = MapTools(request, options);
+        if (toolError is not null)
         {
-            return (null, OpenAiError.BadRequest("top_logprobs are not supported by this server.", "top_logprobs", "unsupported_parameter"));
+            return (null, toolError);
         }
 
         if (request.Messages is not { Count: > 0 } messages)
@@ -65,12 +90,16 @@ internal static class RequestValidator
             chatMessages.Add(message!);
         }
 
-        return (new ValidatedRequest(request.Model!, chatMessages, options, request.Stream == true, request.StreamOptions?.IncludeUsage == true), null);
+        return (Finish(request, chatMessages, options, requestedLogprobs), null);
     }
 
-    public static (ValidatedRequest? Request, OpenAiError? Error) Validate(CompletionRequest request, int defaultMaxTokens)
+    /// <summary>Validates a text completion request with the default limit on <c>n</c>.</summary>
+    public static (ValidatedRequest? Request, OpenAiError? Error) Validate(CompletionRequest request, int defaultMaxTokens) =>
+        Validate(request, defaultMaxTokens, 8);
+
+    public static (ValidatedRequest? Request, OpenAiError? Error) Validate(CompletionRequest request, int defaultMaxTokens, int maxChoices)
     {
-        var error = ValidateCommon(request, out var options);
+        var error = ValidateCommon(request, maxChoices, out var options);
         if (error is not null)
         {
             return (null, error);
@@ -87,9 +116,9 @@ internal static class RequestValidator
             return (null, OpenAiError.BadRequest("suffix is not supported by this server.", "suffix", "unsupported_parameter"));
         }
 
-        if (request.Logprobs is not null)
+        if (request.Logprobs is < 0 or > MaxTopLogprobs)
         {
-            return (null, OpenAiError.BadRequest("logprobs are not supported by this server.", "logprobs", "unsupported_parameter"));
+            return (null, OpenAiError.InvalidValue("logprobs", $"must be between 0 and {MaxTopLogprobs}."));
         }
 
         if (request.Prompt is not { } prompt)
@@ -103,10 +132,28 @@ internal static class RequestValidator
         }
 
         var messages = new List<ChatMessage> { new(ChatRole.User, prompt.Values[0]) };
-        return (new ValidatedRequest(request.Model!, messages, options, request.Stream == true, request.StreamOptions?.IncludeUsage == true), null);
+        return (Finish(request, messages, options, request.Logprobs), null);
     }
 
-    private static OpenAiError? ValidateCommon(CompletionRequestBase request, out ChatOptions options)
+    private static ValidatedRequest Finish(CompletionRequestBase request, List<ChatMessage> messages, ChatOptions options, int? topLogprobs)
+    {
+        if (topLogprobs is { } top)
+        {
+            options.AdditionalProperties ??= [];
+            options.AdditionalProperties[LogprobContent.LogprobsOptionKey] = true;
+            options.AdditionalProperties[LogprobContent.TopLogprobsOptionKey] = top;
+        }
+
+        return new ValidatedRequest(request.Model!, messages, options, request.Stream == true, request.StreamOptions?.IncludeUsage == true)
+        {
+            Choices = request.N ?? 1,
+            TopLogprobs = topLogprobs,
+            IncludeStopString = request.IncludeStopStrInOutput == true,
+            ContinuousUsage = request.StreamOptions?.ContinuousUsageStats == true,
+        };
+    }
+
+    private static OpenAiError? ValidateCommon(CompletionRequestBase request, int maxChoices, out ChatOptions options)
     {
         options = new ChatOptions();
         if (string.IsNullOrWhiteSpace(request.Model))
@@ -119,9 +166,31 @@ internal static class RequestValidator
             return OpenAiError.BadRequest("stream_options is only allowed when 'stream' is true.", "stream_options");
         }
 
-        if (request.N is not null and not 1)
+        if (request.N is { } n && (n < 1 || n > maxChoices))
         {
-            return OpenAiError.InvalidValue("n", "only n = 1 is supported.");
+            return OpenAiError.InvalidValue("n", $"must be between 1 and {maxChoices}.");
+        }
+
+        if (request.LogitBias is { } logitBias)
+        {
+            var bias = new Dictionary<int, double>(logitBias.Count);
+            foreach (var (key, value) in logitBias)
+            {
+                if (!int.TryParse(key, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out int token))
+                {
+                    return OpenAiError.InvalidValue("logit_bias", $"'{key}' is not a token id: keys must be non-negative integers, as strings.");
+                }
+
+                if (!(value >= -100 && value <= 100))
+                {
+                    return OpenAiError.InvalidValue("logit_bias", $"the bias of token {key} must be between -100 and 100.");
+                }
+
+                bias[token] = value;
+            }
+
+            options.AdditionalProperties ??= [];
+            options.AdditionalProperties[LogitBiasKey] = bias;
         }
 
         if (OutOfRange(request.Temperature, 0, 2))
@@ -208,6 +277,168 @@ internal static class RequestValidator
         {
             options.AdditionalProperties ??= [];
             options.AdditionalProperties[RepetitionPenaltyKey] = repetitionPenalty;
+        }
+
+        return null;
+    }
+
+    /// <summary>Maps <c>tools</c>, <c>tool_choice</c>, <c>parallel_tool_calls</c> and <c>response_format</c> onto the options.</summary>
+    private static OpenAiError? MapTools(ChatCompletionRequest request, ChatOptions options)
+    {
+        var names = new HashSet<string>(StringComparer.Ordinal);
+        if (request.Tools is { } tools)
+        {
+            if (tools.Count > MaxTools)
+            {
+                return OpenAiError.InvalidValue("tools", $"at most {MaxTools} tools are allowed.");
+            }
+
+            options.Tools = [];
+            for (int i = 0; i < tools.Count; i++)
+            {
+                string param = $"tools[{i}]";
+                if (tools[i] is not { } tool)
+                {
+                    return OpenAiError.InvalidValue(param, "expected a tool object.");
+                }
+
+                if (tool.Type != "function")
+                {
+                    return tool.Type is null
+                        ? OpenAiError.BadRequest($"'{param}.type' is required.", $"{param}.type", "missing_required_parameter")
+                        : OpenAiError.InvalidValue($"{param}.type", $"'{tool.Type}' is not supported; only 'function'.");
+                }
+
+                if (tool.Function is not { } function)
+                {
+                    return OpenAiError.BadRequest($"'{param}.function' is required.", $"{param}.function", "missing_required_parameter");
+                }
+
+                var nameError = CheckName(function.Name, $"{param}.function.name");
+                if (nameError is not null)
+                {
+                    return nameError;
+                }
+
+                if (!names.Add(function.Name!))
+                {
+                    return OpenAiError.InvalidValue($"{param}.function.name", $"'{function.Name}' is declared twice.");
+                }
+
+                JsonElement schema;
+                if (function.Parameters is { } parameters)
+                {
+                    if (parameters.ValueKind != JsonValueKind.Object)
+                    {
+                        return OpenAiError.InvalidValue($"{param}.function.parameters", "expected a JSON Schema object.");
+                    }
+
+                    schema = parameters;
+                }
+                else
+                {
+                    schema = s_emptyObjectSchema;
+                }
+
+                options.Tools.Add(AIFunctionFactory.CreateDeclaration(function.Name!, function.Description, schema));
+            }
+        }
+
+        if (request.ToolChoice is { } choice)
+        {
+            if (request.Tools is not { Count: > 0 })
+            {
+                return OpenAiError.InvalidValue("tool_choice", "'tool_choice' is only allowed when 'tools' are specified.");
+            }
+
+            switch (choice.Mode)
+            {
+                case "none":
+                    options.ToolMode = ChatToolMode.None;
+                    break;
+                case "auto":
+                    options.ToolMode = ChatToolMode.Auto;
+                    break;
+                case "required":
+                    options.ToolMode = ChatToolMode.RequireAny;
+                    break;
+                case null when choice.Type == "function" && choice.FunctionName is { } name:
+                    if (!names.Contains(name))
+                    {
+                        return OpenAiError.InvalidValue("tool_choice.function.name", $"no tool named '{name}' is declared in 'tools'.");
+                    }
+
+                    options.ToolMode = ChatToolMode.RequireSpecific(name);
+                    break;
+                case null when choice.Type != "function":
+                    return OpenAiError.InvalidValue("tool_choice.type", "must be 'function'.");
+                case null:
+                    return OpenAiError.BadRequest("'tool_choice.function.name' is required.", "tool_choice.function.name", "missing_required_parameter");
+                default:
+                    return OpenAiError.InvalidValue("tool_choice", $"'{choice.Mode}' is not one of 'none', 'auto', 'required'.");
+            }
+        }
+
+        if (request.ParallelToolCalls is { } parallel)
+        {
+            if (request.Tools is not { Count: > 0 })
+            {
+                return OpenAiError.InvalidValue("parallel_tool_calls", "'parallel_tool_calls' is only allowed when 'tools' are specified.");
+            }
+
+            options.AllowMultipleToolCalls = parallel;
+        }
+
+        if (request.ResponseFormat is { } format)
+        {
+            switch (format.Type)
+            {
+                case "text":
+                    options.ResponseFormat = ChatResponseFormat.Text;
+                    break;
+                case "json_object":
+                    options.ResponseFormat = ChatResponseFormat.Json;
+                    break;
+                case "json_schema":
+                    if (format.JsonSchema is not { } jsonSchema)
+                    {
+                        return OpenAiError.BadRequest("'response_format.json_schema' is required for type 'json_schema'.", "response_format.json_schema", "missing_required_parameter");
+                    }
+
+                    var nameError = CheckName(jsonSchema.Name, "response_format.json_schema.name");
+                    if (nameError is not null)
+                    {
+                        return nameError;
+                    }
+
+                    if (jsonSchema.Schema is { ValueKind: not JsonValueKind.Object })
+                    {
+                        return OpenAiError.InvalidValue("response_format.json_schema.schema", "expected a JSON Schema object.");
+                    }
+
+                    options.ResponseFormat = ChatResponseFormat.ForJsonSchema(jsonSchema.Schema ?? s_emptyObjectSchema, jsonSchema.Name, jsonSchema.Description);
+                    break;
+                case null:
+                    return OpenAiError.BadRequest("'response_format.type' is required.", "response_format.type", "missing_required_parameter");
+                default:
+                    return OpenAiError.InvalidValue("response_format.type", $"'{format.Type}' is not one of 'text', 'json_object', 'json_schema'.");
+            }
+        }
+
+        return null;
+    }
+
+    /// <summary>OpenAI's rule for function and schema names: a-z, A-Z, 0-9, underscores and dashes, at most 64.</summary>
+    private static OpenAiError? CheckName(string? name, string param)
+    {
+        if (string.IsNullOrEmpty(name))
+        {
+            return OpenAiError.BadRequest($"'{param}' is required.", param, "missing_required_parameter");
+        }
+
+        if (name.Length > 64 || !name.All(c => char.IsAsciiLetterOrDigit(c) || c is '_' or '-'))
+        {
+            return OpenAiError.InvalidValue(param, $"'{name}' must be 1 to 64 characters of a-z, A-Z, 0-9, underscores and dashes.");
         }
 
         return null;

@@ -41,6 +41,10 @@ internal abstract class CompletionRequestBase
     public double? RepetitionPenalty { get; set; }
 
     public List<int>? StopTokenIds { get; set; }
+
+    public bool? IncludeStopStrInOutput { get; set; }
+
+    public Dictionary<string, double>? LogitBias { get; set; }
 }
 
 internal sealed class ChatCompletionRequest : CompletionRequestBase
@@ -52,6 +56,71 @@ internal sealed class ChatCompletionRequest : CompletionRequestBase
     public bool? Logprobs { get; set; }
 
     public int? TopLogprobs { get; set; }
+
+    public List<ToolDto?>? Tools { get; set; }
+
+    public ToolChoiceDto? ToolChoice { get; set; }
+
+    public bool? ParallelToolCalls { get; set; }
+
+    public ResponseFormatDto? ResponseFormat { get; set; }
+}
+
+internal sealed class ToolDto
+{
+    public string? Type { get; set; }
+
+    public FunctionDefinitionDto? Function { get; set; }
+}
+
+internal sealed class FunctionDefinitionDto
+{
+    public string? Name { get; set; }
+
+    public string? Description { get; set; }
+
+    public JsonElement? Parameters { get; set; }
+
+    public bool? Strict { get; set; }
+}
+
+internal sealed class ResponseFormatDto
+{
+    public string? Type { get; set; }
+
+    public JsonSchemaFormatDto? JsonSchema { get; set; }
+}
+
+internal sealed class JsonSchemaFormatDto
+{
+    public string? Name { get; set; }
+
+    public string? Description { get; set; }
+
+    public JsonElement? Schema { get; set; }
+
+    public bool? Strict { get; set; }
+}
+
+/// <summary><c>tool_choice</c>: <c>none</c>, <c>auto</c>, <c>required</c>, or <c>{"type":"function","function":{"name"}}</c>.</summary>
+[JsonConverter(typeof(ToolChoiceConverter))]
+internal sealed class ToolChoiceDto
+{
+    /// <summary>The string form, or null for the object form.</summary>
+    public string? Mode { get; init; }
+
+    /// <summary>The object form's <c>type</c>.</summary>
+    public string? Type { get; init; }
+
+    /// <summary>The object form's <c>function.name</c>.</summary>
+    public string? FunctionName { get; init; }
+}
+
+internal sealed class NamedToolChoiceDto
+{
+    public string? Type { get; set; }
+
+    public FunctionCallDto? Function { get; set; }
 }
 
 internal sealed class CompletionRequest : CompletionRequestBase
@@ -68,6 +137,8 @@ internal sealed class CompletionRequest : CompletionRequestBase
 internal sealed class StreamOptionsDto
 {
     public bool? IncludeUsage { get; set; }
+
+    public bool? ContinuousUsageStats { get; set; }
 }
 
 internal sealed class ChatMessageDto
@@ -173,6 +244,35 @@ internal sealed class MessageContentConverter : JsonConverter<MessageContent>
     }
 
     public override void Write(Utf8JsonWriter writer, MessageContent value, JsonSerializerOptions options) =>
+        throw new NotSupportedException();
+}
+
+internal sealed class ToolChoiceConverter : JsonConverter<ToolChoiceDto>
+{
+    public override ToolChoiceDto? Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options)
+    {
+        if (reader.TokenType == JsonTokenType.String)
+        {
+            return new ToolChoiceDto { Mode = reader.GetString() };
+        }
+
+        if (reader.TokenType != JsonTokenType.StartObject)
+        {
+            throw new JsonException("expected 'none', 'auto', 'required' or an object naming a function");
+        }
+
+        try
+        {
+            var named = JsonSerializer.Deserialize(ref reader, OpenAiJsonContext.Default.NamedToolChoiceDto)!;
+            return new ToolChoiceDto { Type = named.Type, FunctionName = named.Function?.Name };
+        }
+        catch (JsonException ex)
+        {
+            throw new JsonException(null, ex);
+        }
+    }
+
+    public override void Write(Utf8JsonWriter writer, ToolChoiceDto value, JsonSerializerOptions options) =>
         throw new NotSupportedException();
 }
 

@@ -54,9 +54,41 @@ internal sealed class ChatChoiceDto
     public required ResponseMessageDto Message { get; init; }
 
     [JsonIgnore(Condition = JsonIgnoreCondition.Never)]
-    public object? Logprobs => null;
+    public ChatLogprobsDto? Logprobs { get; init; }
 
     public required string FinishReason { get; init; }
+}
+
+/// <summary>A chat choice's <c>logprobs</c>: one entry per token.</summary>
+internal sealed class ChatLogprobsDto
+{
+    public required List<TokenLogprobDto> Content { get; init; }
+
+    [JsonIgnore(Condition = JsonIgnoreCondition.Never)]
+    public object? Refusal => null;
+}
+
+internal sealed class TokenLogprobDto
+{
+    public required string Token { get; init; }
+
+    public double Logprob { get; init; }
+
+    public required List<int> Bytes { get; init; }
+
+    public List<TokenLogprobDto>? TopLogprobs { get; init; }
+}
+
+/// <summary>A text completion choice's legacy <c>logprobs</c>.</summary>
+internal sealed class TextLogprobsDto
+{
+    public required List<string> Tokens { get; init; }
+
+    public required List<double> TokenLogprobs { get; init; }
+
+    public required List<Dictionary<string, double>> TopLogprobs { get; init; }
+
+    public required List<int> TextOffset { get; init; }
 }
 
 internal sealed class ResponseMessageDto
@@ -91,7 +123,7 @@ internal sealed class TextChoiceDto
     public required string Text { get; init; }
 
     [JsonIgnore(Condition = JsonIgnoreCondition.Never)]
-    public object? Logprobs => null;
+    public TextLogprobsDto? Logprobs { get; init; }
 
     public required string FinishReason { get; init; }
 }

@@ -5,8 +5,9 @@ using Microsoft.Extensions.AI;
 namespace OpenAiStreaming.AspNetCore.Streaming;
 
 /// <summary>
-/// What the pump carries: either text (one update's, or several merged while the client lagged) or a whole update that
-/// carries more than text (a finish reason, usage, a tool call), passed on untouched.
+/// What the pump carries: either text with its tokens' logprobs (one update's, or several merged while the client
+/// lagged) or a whole update that carries more than text (a finish reason, usage, a tool call), passed on untouched.
+/// Every delta belongs to one choice (<c>n</c> > 1 multiplexes several in one pump); only a choice's own deltas merge.
 /// </summary>
 internal sealed class ChatDelta
 {
@@ -16,15 +17,23 @@ internal sealed class ChatDelta
     /// <summary>Created on the first merge, so the common unmerged delta allocates no builder.</summary>
     private StringBuilder? _merged;
 
-    private ChatDelta(string? text, ChatResponseUpdate? update)
+    /// <summary>The tokens' logprobs, in order, or null when the model reports none.</summary>
+    private List<LogprobContent>? _logprobs;
+
+    private ChatDelta(string? text, ChatResponseUpdate? update, int choice, List<LogprobContent>? logprobs = null)
     {
         _text = text;
         Update = update;
+        Choice = choice;
+        _logprobs = logprobs;
         TextUpdates = text is null ? 0 : 1;
     }
 
     /// <summary>An update that is more than text, or null for a text delta.</summary>
     public ChatResponseUpdate? Update { get; }
+
+    /// <summary>The choice (<c>index</c>) this delta belongs to.</summary>
+    public int Choice { get; }
 
     /// <summary>How many text updates this delta holds: the output token count when the backend reports none.</summary>
     public int TextUpdates { get; private set; }
@@ -32,19 +41,36 @@ internal sealed class ChatDelta
     /// <summary>The characters of text this delta holds.</summary>
     public int TextLength => _merged?.Length ?? _text?.Length ?? 0;
 
-    public static ChatDelta From(ChatResponseUpdate update)
+    /// <summary>The logprobs of this text delta's tokens, in order; empty when the model reports none.</summary>
+    public IReadOnlyList<LogprobContent> Logprobs => (IReadOnlyList<LogprobContent>?)_logprobs ?? [];
+
+    /// <summary>This delta's text (allocates when merged).</summary>
+    public string Text => _merged?.ToString() ?? _text ?? string.Empty;
+
+    public static ChatDelta From(ChatResponseUpdate update, int choice = 0)
     {
-        // An update that is one piece of text and nothing else (the common case: one per token) becomes mergeable text.
-        if (update.FinishReason is null && update.Contents is [TextContent { Text: var text }])
+        // An update that is one piece of text (with its logprobs) and nothing else, the common case of one per token,
+        // becomes mergeable text.
+        if (update.FinishReason is null && update.Contents is [TextContent { Text: var text }, ..] contents && AllLogprobs(contents))
         {
-            return new ChatDelta(text, null);
+            List<LogprobContent>? logprobs = null;
+            for (int i = 1; i < contents.Count; i++)
+            {
+                (logprobs ??= []).Add((LogprobContent)contents[i]);
+            }
+
+            return new ChatDelta(text, null, choice, logprobs);
         }
 
-        return new ChatDelta(null, update);
+        return new ChatDelta(null, update, choice);
     }
 
     /// <summary>One token's text, as a pushing model loop writes it.</summary>
-    public static ChatDelta FromText(string text) => new(text, null);
+    public static ChatDelta FromText(string text, LogprobContent? logprob = null, int choice = 0) =>
+        new(text, null, choice, logprob is null ? null : [logprob]);
+
+    /// <summary>Text cut from a longer delta, with the logprobs that go with it.</summary>
+    public static ChatDelta Cut(string text, List<LogprobContent>? logprobs, int choice) => new(text, null, choice, logprobs);
 
     public static async IAsyncEnumerable<ChatDelta> FromAsync(IAsyncEnumerable<ChatResponseUpdate> updates)
     {
@@ -55,7 +81,24 @@ internal sealed class ChatDelta
     }
 
     /// <summary>This delta as an update, for a reader that expects updates rather than deltas.</summary>
-    public ChatResponseUpdate ToUpdate() => Update ?? new ChatResponseUpdate(ChatRole.Assistant, _merged?.ToString() ?? _text);
+    public ChatResponseUpdate ToUpdate()
+    {
+        if (Update is not null)
+        {
+            return Update;
+        }
+
+        var update = new ChatResponseUpdate(ChatRole.Assistant, _merged?.ToString() ?? _text);
+        if (_logprobs is not null)
+        {
+            foreach (var logprob in _logprobs)
+            {
+                update.Contents.Add(logprob);
+            }
+        }
+
+        return update;
+    }
 
     /// <summary>Appends this delta's text to <paramref name="destination"/>.</summary>
     public void CopyTextTo(ArrayBufferWriter<char> destination)
@@ -75,7 +118,7 @@ internal sealed class ChatDelta
 
     public bool TryAppend(ChatDelta next)
     {
-        if (Update is not null || next.Update is not null)
+        if (Update is not null || next.Update is not null || Choice != next.Choice)
         {
             return false;
         }
@@ -90,7 +133,27 @@ internal sealed class ChatDelta
             _merged.Append(next._text);
         }
 
+        if (next._logprobs is not null)
+        {
+            // Logprobs merge with their text, in order.
+            (_logprobs ??= []).AddRange(next._logprobs);
+        }
+
         TextUpdates += next.TextUpdates;
+        return true;
+    }
+
+    /// <summary>True when every content after the first is a <see cref="LogprobContent"/>.</summary>
+    private static bool AllLogprobs(IList<AIContent> contents)
+    {
+        for (int i = 1; i < contents.Count; i++)
+        {
+            if (contents[i] is not LogprobContent)
+            {
+                return false;
+            }
+        }
+
         return true;
     }
 }

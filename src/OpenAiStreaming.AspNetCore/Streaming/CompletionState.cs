@@ -1,101 +1,86 @@
-using System.Buffers;
 using Microsoft.Extensions.AI;
 
 namespace OpenAiStreaming.AspNetCore.Streaming;
 
 /// <summary>
-/// What a completion has produced so far: text not yet written, tool calls, the finish reason, and the token counts.
-/// Both the streaming and the whole-answer paths fold the backend's deltas through it, so they agree; it is the one
-/// place where output tokens are counted.
+/// What a completion has produced so far, per choice (<see cref="ChoiceState"/>): text and logprobs not yet written,
+/// tool calls, finish reasons, and the token counts. Both the streaming and the whole-answer paths fold the backend's
+/// deltas through it, so they agree; it is the one place where output tokens are counted.
 /// </summary>
 internal sealed class CompletionState
 {
-    /// <summary>Text received and not yet written; a streaming writer empties it after each delta.</summary>
-    private readonly ArrayBufferWriter<char> _pendingText = new();
+    private readonly List<ChoiceState> _choices = [new ChoiceState(0)];
 
-    /// <summary>Text deltas received: the output token count when the backend reports none.</summary>
-    private int _textDeltas;
+    /// <summary>The choice the last delta belonged to: what <see cref="PendingText"/> and <see cref="ToolCalls"/> show.</summary>
+    public ChoiceState Current { get; private set; }
 
-    /// <summary>The backend's last finish reason, if it gave one.</summary>
-    private ChatFinishReason? _finishReason;
+    public CompletionState() => Current = _choices[0];
 
-    /// <summary>The backend's usage report, if it gave one.</summary>
-    private UsageDetails? _usage;
+    /// <summary>The choices seen so far, by index (choice 0 always).</summary>
+    public IReadOnlyList<ChoiceState> Choices => _choices;
 
-    public ReadOnlySpan<char> PendingText => _pendingText.WrittenSpan;
+    public ReadOnlySpan<char> PendingText => Current.PendingText;
 
-    /// <summary>Every tool call so far, each with where in <see cref="PendingText"/> it arrived.</summary>
-    public List<PendingToolCall> ToolCalls { get; } = [];
+    /// <summary>Every tool call of <see cref="Current"/> so far, each with where in <see cref="PendingText"/> it arrived.</summary>
+    public List<PendingToolCall> ToolCalls => Current.ToolCalls;
 
-    /// <summary>The finish reason in OpenAI's vocabulary: stop, length, tool_calls or content_filter.</summary>
-    public string FinishReason => _finishReason?.Value switch
+    /// <summary>The finish reason of choice 0 in OpenAI's vocabulary: stop, length, tool_calls or content_filter.</summary>
+    public string FinishReason => _choices[0].FinishReason;
+
+    /// <summary>Output tokens so far, all choices together, as <see cref="Usage"/> reports them.</summary>
+    public int OutputTokens => _choices.Sum(c => c.OutputTokens);
+
+    /// <summary>The choice with index <paramref name="index"/>, created when no delta of it came yet.</summary>
+    public ChoiceState Choice(int index)
     {
-        "length" => "length",
-        "tool_calls" => "tool_calls",
-        "content_filter" => "content_filter",
-        null when ToolCalls.Count > 0 => "tool_calls",
-        _ => "stop",
-    };
+        while (_choices.Count <= index)
+        {
+            _choices.Add(new ChoiceState(_choices.Count));
+        }
 
-    public void ClearPendingText() => _pendingText.ResetWrittenCount();
+        return _choices[index];
+    }
 
-    /// <summary>Folds one pumped delta in.</summary>
+    public void ClearPendingText() => Current.ClearPending();
+
+    /// <summary>Folds one pumped delta in; it becomes <see cref="Current"/>'s.</summary>
     /// <returns>How many tool calls it carried: they are the last entries of <see cref="ToolCalls"/>.</returns>
     public int Apply(ChatDelta delta)
     {
+        Current = Choice(delta.Choice);
         if (delta.Update is { } update)
         {
-            return Apply(update);
+            return Current.Apply(update);
         }
 
-        delta.CopyTextTo(_pendingText);
-        _textDeltas += delta.TextUpdates;
+        Current.Apply(delta);
         return 0;
     }
 
-    /// <summary>Folds one update in.</summary>
+    /// <summary>Folds one update of choice 0 in.</summary>
     /// <returns>How many tool calls it carried: they are the last entries of <see cref="ToolCalls"/>.</returns>
     public int Apply(ChatResponseUpdate update)
     {
-        int toolCalls = 0;
-        foreach (var content in update.Contents)
-        {
-            switch (content)
-            {
-                case TextContent { Text.Length: > 0 } text:
-                    _pendingText.Write(text.Text.AsSpan());
-                    _textDeltas++;
-                    break;
-                case FunctionCallContent call:
-                    ToolCalls.Add(new PendingToolCall(call, _pendingText.WrittenCount));
-                    toolCalls++;
-                    break;
-                case UsageContent usage:
-                    _usage = usage.Details;
-                    break;
-            }
-        }
-
-        if (update.FinishReason is { } finishReason)
-        {
-            _finishReason = finishReason;
-        }
-
-        return toolCalls;
+        Current = _choices[0];
+        return Current.Apply(update);
     }
 
     /// <summary>
-    /// Usage as the backend reported it; what it left out is counted here: output tokens as the number of text deltas
-    /// (a model loop emits one per token), prompt tokens as a quarter of the prompt's characters, rounded up.
+    /// Usage as the backend reported it, all choices together; what it left out is counted here: output tokens as the
+    /// number of text deltas (a model loop emits one per token), prompt tokens as a quarter of the prompt's characters,
+    /// rounded up.
     /// </summary>
     public TokenUsage Usage(IReadOnlyList<ChatMessage> prompt)
     {
-        int promptTokens = (int?)_usage?.InputTokenCount ?? EstimatePromptTokens(prompt);
+        long? reported = null;
+        foreach (var choice in _choices)
+        {
+            reported ??= choice.Usage?.InputTokenCount;
+        }
+
+        int promptTokens = (int?)reported ?? EstimatePromptTokens(prompt);
         return new TokenUsage(promptTokens, OutputTokens);
     }
-
-    /// <summary>Output tokens so far, as <see cref="Usage"/> reports them.</summary>
-    public int OutputTokens => (int?)_usage?.OutputTokenCount ?? _textDeltas;
 
     private static int EstimatePromptTokens(IReadOnlyList<ChatMessage> prompt)
     {

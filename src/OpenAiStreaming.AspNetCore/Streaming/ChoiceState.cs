@@ -1,0 +1,97 @@
+using System.Buffers;
+using Microsoft.Extensions.AI;
+
+namespace OpenAiStreaming.AspNetCore.Streaming;
+
+/// <summary>What one choice has produced so far: text and logprobs not yet written, tool calls, its finish reason and usage.</summary>
+internal sealed class ChoiceState(int index)
+{
+    /// <summary>Text received and not yet written; a streaming writer empties it after each delta.</summary>
+    private readonly ArrayBufferWriter<char> _pendingText = new();
+
+    /// <summary>The backend's last finish reason, if it gave one.</summary>
+    private ChatFinishReason? _finishReason;
+
+    /// <summary>The choice's <c>index</c>.</summary>
+    public int Index { get; } = index;
+
+    public ReadOnlySpan<char> PendingText => _pendingText.WrittenSpan;
+
+    /// <summary>The logprobs of <see cref="PendingText"/>'s tokens, in order.</summary>
+    public List<LogprobContent> PendingLogprobs { get; } = [];
+
+    /// <summary>Every tool call so far, each with where in <see cref="PendingText"/> it arrived.</summary>
+    public List<PendingToolCall> ToolCalls { get; } = [];
+
+    /// <summary>Characters of text written before <see cref="PendingText"/>: the legacy logprobs' <c>text_offset</c> base.</summary>
+    public int WrittenLength { get; private set; }
+
+    /// <summary>Text deltas received: the output token count when the backend reports none.</summary>
+    public int TextDeltas { get; private set; }
+
+    /// <summary>The backend's usage report, if it gave one.</summary>
+    public UsageDetails? Usage { get; private set; }
+
+    /// <summary>True once the backend gave a finish reason.</summary>
+    public bool HasFinished => _finishReason is not null;
+
+    /// <summary>The finish reason in OpenAI's vocabulary: stop, length, tool_calls or content_filter.</summary>
+    public string FinishReason => _finishReason?.Value switch
+    {
+        "length" => "length",
+        "tool_calls" => "tool_calls",
+        "content_filter" => "content_filter",
+        null when ToolCalls.Count > 0 => "tool_calls",
+        _ => "stop",
+    };
+
+    /// <summary>Output tokens so far: the backend's count, or the text deltas.</summary>
+    public int OutputTokens => (int?)Usage?.OutputTokenCount ?? TextDeltas;
+
+    public void ClearPending()
+    {
+        WrittenLength += _pendingText.WrittenCount;
+        _pendingText.ResetWrittenCount();
+        PendingLogprobs.Clear();
+    }
+
+    public void Apply(ChatDelta delta)
+    {
+        delta.CopyTextTo(_pendingText);
+        PendingLogprobs.AddRange(delta.Logprobs);
+        TextDeltas += delta.TextUpdates;
+    }
+
+    /// <returns>How many tool calls it carried: they are the last entries of <see cref="ToolCalls"/>.</returns>
+    public int Apply(ChatResponseUpdate update)
+    {
+        int toolCalls = 0;
+        foreach (var content in update.Contents)
+        {
+            switch (content)
+            {
+                case TextContent { Text.Length: > 0 } text:
+                    _pendingText.Write(text.Text.AsSpan());
+                    TextDeltas++;
+                    break;
+                case LogprobContent logprob:
+                    PendingLogprobs.Add(logprob);
+                    break;
+                case FunctionCallContent call:
+                    ToolCalls.Add(new PendingToolCall(call, _pendingText.WrittenCount));
+                    toolCalls++;
+                    break;
+                case UsageContent usage:
+                    Usage = usage.Details;
+                    break;
+            }
+        }
+
+        if (update.FinishReason is { } finishReason)
+        {
+            _finishReason = finishReason;
+        }
+
+        return toolCalls;
+    }
+}
