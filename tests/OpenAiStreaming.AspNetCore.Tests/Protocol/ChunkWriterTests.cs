@@ -132,22 +132,29 @@ public class ChunkWriterTests
     }
 
     [Fact]
-    public async Task WriteToolCall_Chat_ToolCallDelta()
+    public async Task WriteToolCall_Chat_NameDeltaThenArgumentsDeltaOfSameIndex()
     {
         var call = new FunctionCallContent("call_9", "weather", new Dictionary<string, object?> { ["city"] = "Paris" });
 
         Writer(CompletionKind.Chat).WriteToolCall(1, call);
 
-        using var chunk = Assert.Single(await ReadEventsAsync());
-        var choice = AssertChunk(chunk.RootElement, "chat.completion.chunk");
-        var toolCall = Assert.Single(choice.GetProperty("delta").GetProperty("tool_calls").EnumerateArray());
-        AssertProperties(toolCall, "index", "id", "type", "function");
-        Assert.Equal(1, toolCall.GetProperty("index").GetInt32());
-        Assert.Equal("call_9", toolCall.GetProperty("id").GetString());
-        Assert.Equal("function", toolCall.GetProperty("type").GetString());
-        Assert.Equal("weather", toolCall.GetProperty("function").GetProperty("name").GetString());
-        using var arguments = JsonDocument.Parse(toolCall.GetProperty("function").GetProperty("arguments").GetString()!);
-        Assert.Equal("Paris", arguments.RootElement.GetProperty("city").GetString());
+        var events = await ReadEventsAsync();
+        Assert.Equal(2, events.Count);
+        var first = Assert.Single(AssertChunk(events[0].RootElement, "chat.completion.chunk").GetProperty("delta").GetProperty("tool_calls").EnumerateArray());
+        AssertProperties(first, "index", "id", "type", "function");
+        Assert.Equal(1, first.GetProperty("index").GetInt32());
+        Assert.Equal("call_9", first.GetProperty("id").GetString());
+        Assert.Equal("function", first.GetProperty("type").GetString());
+        Assert.Equal("weather", first.GetProperty("function").GetProperty("name").GetString());
+        Assert.Equal("", first.GetProperty("function").GetProperty("arguments").GetString());
+        var second = Assert.Single(AssertChunk(events[1].RootElement, "chat.completion.chunk").GetProperty("delta").GetProperty("tool_calls").EnumerateArray());
+        AssertProperties(second, "index", "function");
+        Assert.Equal(1, second.GetProperty("index").GetInt32());
+        Assert.Equal("""{"city":"Paris"}""", second.GetProperty("function").GetProperty("arguments").GetString());
+        foreach (var e in events)
+        {
+            e.Dispose();
+        }
     }
 
     [Fact]
@@ -155,9 +162,58 @@ public class ChunkWriterTests
     {
         Writer(CompletionKind.Chat).WriteToolCall(0, new FunctionCallContent("c", "now"));
 
-        using var chunk = Assert.Single(await ReadEventsAsync());
-        var toolCall = chunk.RootElement.GetProperty("choices")[0].GetProperty("delta").GetProperty("tool_calls")[0];
+        var events = await ReadEventsAsync();
+        var toolCall = events[1].RootElement.GetProperty("choices")[0].GetProperty("delta").GetProperty("tool_calls")[0];
         Assert.Equal("{}", toolCall.GetProperty("function").GetProperty("arguments").GetString());
+    }
+
+    [Fact]
+    public async Task WriteContent_ChatWithLogprobs_ContentEntriesWithTokenLogprobBytesAndTopLogprobs()
+    {
+        var logprob = new LogprobContent("é", -0.25, [new TopLogprob("é", -0.25), new TopLogprob("e", -1.5)]);
+
+        Writer(CompletionKind.Chat).WriteContent("é", choice: 1, logprobs: [logprob]);
+
+        using var chunk = Assert.Single(await ReadEventsAsync());
+        var choice = chunk.RootElement.GetProperty("choices")[0];
+        Assert.Equal(1, choice.GetProperty("index").GetInt32());
+        var entry = Assert.Single(choice.GetProperty("logprobs").GetProperty("content").EnumerateArray());
+        AssertProperties(entry, "token", "logprob", "bytes", "top_logprobs");
+        Assert.Equal("é", entry.GetProperty("token").GetString());
+        Assert.Equal(-0.25, entry.GetProperty("logprob").GetDouble());
+        Assert.Equal([0xC3, 0xA9], entry.GetProperty("bytes").EnumerateArray().Select(b => b.GetInt32()));
+        var top = entry.GetProperty("top_logprobs").EnumerateArray().ToList();
+        Assert.Equal(["é", "e"], top.Select(t => t.GetProperty("token").GetString()));
+        Assert.Equal([101], top[1].GetProperty("bytes").EnumerateArray().Select(b => b.GetInt32()));
+    }
+
+    [Fact]
+    public async Task WriteContent_TextWithLogprobs_LegacyArraysAndOffsets()
+    {
+        LogprobContent[] logprobs = [new("ab", -1, [new TopLogprob("ab", -1), new TopLogprob("x", -2)]), new("c", double.NegativeInfinity)];
+
+        Writer(CompletionKind.Text).WriteContent("abc", logprobs: logprobs, textOffset: 5);
+
+        using var chunk = Assert.Single(await ReadEventsAsync());
+        var legacy = chunk.RootElement.GetProperty("choices")[0].GetProperty("logprobs");
+        AssertProperties(legacy, "tokens", "token_logprobs", "top_logprobs", "text_offset");
+        Assert.Equal(["ab", "c"], legacy.GetProperty("tokens").EnumerateArray().Select(t => t.GetString()));
+        Assert.Equal([-1.0, -9999.0], legacy.GetProperty("token_logprobs").EnumerateArray().Select(t => t.GetDouble()));
+        Assert.Equal(-2, legacy.GetProperty("top_logprobs")[0].GetProperty("x").GetDouble());
+        Assert.Equal([5, 7], legacy.GetProperty("text_offset").EnumerateArray().Select(t => t.GetInt32()));
+    }
+
+    [Fact]
+    public async Task ContinuousUsage_Set_EveryChunkCarriesUsage()
+    {
+        var writer = Writer(CompletionKind.Chat);
+        writer.ContinuousUsage = new AspNetCore.Streaming.TokenUsage(3, 4);
+
+        writer.WriteContent("a");
+        writer.WriteFinish("stop");
+
+        var events = await ReadEventsAsync();
+        Assert.All(events, e => Assert.Equal(7, e.RootElement.GetProperty("usage").GetProperty("total_tokens").GetInt32()));
     }
 
     [Theory]

@@ -276,7 +276,10 @@ public class RequestValidatorTests
     [InlineData("\"max_tokens\":1")]
     [InlineData("\"max_completion_tokens\":1")]
     [InlineData("\"logprobs\":false")]
-    [InlineData("\"top_logprobs\":0")]
+    [InlineData("\"logprobs\":true,\"top_logprobs\":0")]
+    [InlineData("\"logprobs\":true,\"top_logprobs\":20")]
+    [InlineData("\"n\":8")]
+    [InlineData("\"logit_bias\":{\"0\":-100,\"42\":100}")]
     [InlineData("\"stop_token_ids\":[0]")]
     [InlineData("\"n\":1")]
     public void Validate_ValueAtBound_Accepted(string field)
@@ -292,7 +295,8 @@ public class RequestValidatorTests
     [InlineData("{\"model\":\" \",\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}", "model", "missing_required_parameter")]
     [InlineData("{\"model\":\"m\",\"stream_options\":{\"include_usage\":true},\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}", "stream_options", null)]
     [InlineData("{\"model\":\"m\",\"stream\":false,\"stream_options\":{},\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}", "stream_options", null)]
-    [InlineData("{\"model\":\"m\",\"n\":2,\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}", "n", "invalid_value")]
+    [InlineData("{\"model\":\"m\",\"n\":9,\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}", "n", "invalid_value")]
+    [InlineData("{\"model\":\"m\",\"n\":0,\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}", "n", "invalid_value")]
     [InlineData("{\"model\":\"m\",\"temperature\":2.01,\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}", "temperature", "invalid_value")]
     [InlineData("{\"model\":\"m\",\"temperature\":-0.1,\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}", "temperature", "invalid_value")]
     [InlineData("{\"model\":\"m\",\"top_p\":0,\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}", "top_p", "invalid_value")]
@@ -309,8 +313,9 @@ public class RequestValidatorTests
     [InlineData("{\"model\":\"m\",\"stop\":[\"a\",\"\"],\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}", "stop", "invalid_value")]
     [InlineData("{\"model\":\"m\",\"stop\":\"\",\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}", "stop", "invalid_value")]
     [InlineData("{\"model\":\"m\",\"stop_token_ids\":[1,-1],\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}", "stop_token_ids", "invalid_value")]
-    [InlineData("{\"model\":\"m\",\"logprobs\":true,\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}", "logprobs", "unsupported_parameter")]
-    [InlineData("{\"model\":\"m\",\"top_logprobs\":2,\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}", "top_logprobs", "unsupported_parameter")]
+    [InlineData("{\"model\":\"m\",\"logprobs\":true,\"top_logprobs\":21,\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}", "top_logprobs", "invalid_value")]
+    [InlineData("{\"model\":\"m\",\"logprobs\":true,\"top_logprobs\":-1,\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}", "top_logprobs", "invalid_value")]
+    [InlineData("{\"model\":\"m\",\"top_logprobs\":2,\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}", "top_logprobs", "invalid_value")]
     [InlineData("{\"model\":\"m\"}", "messages", "missing_required_parameter")]
     [InlineData("{\"model\":\"m\",\"messages\":[]}", "messages", "empty_array")]
     [InlineData("{\"model\":\"m\",\"messages\":[null]}", "messages[0]", "invalid_value")]
@@ -407,7 +412,8 @@ public class RequestValidatorTests
     [InlineData("{\"model\":\"m\",\"prompt\":[\"a\",\"b\"]}", "prompt", "invalid_value")]
     [InlineData("{\"model\":\"m\",\"prompt\":\"p\",\"echo\":true}", "echo", "unsupported_parameter")]
     [InlineData("{\"model\":\"m\",\"prompt\":\"p\",\"suffix\":\"s\"}", "suffix", "unsupported_parameter")]
-    [InlineData("{\"model\":\"m\",\"prompt\":\"p\",\"logprobs\":0}", "logprobs", "unsupported_parameter")]
+    [InlineData("{\"model\":\"m\",\"prompt\":\"p\",\"logprobs\":21}", "logprobs", "invalid_value")]
+    [InlineData("{\"model\":\"m\",\"prompt\":\"p\",\"n\":9}", "n", "invalid_value")]
     [InlineData("{\"model\":\"m\",\"prompt\":\"p\",\"temperature\":3}", "temperature", "invalid_value")]
     [InlineData("{\"model\":\"m\",\"prompt\":\"p\",\"max_tokens\":0}", "max_tokens", "invalid_value")]
     [InlineData("{\"model\":\"m\",\"prompt\":\"p\",\"stream_options\":{}}", "stream_options", null)]
@@ -429,6 +435,137 @@ public class RequestValidatorTests
 
         Assert.Null(error);
         Assert.NotNull(validated);
+    }
+
+    private const string Weather = """{"type":"function","function":{"name":"get_weather","description":"Weather","parameters":{"type":"object","properties":{"city":{"type":"string"}}}}}""";
+
+    [Theory]
+    [InlineData("\"logit_bias\":{\"x\":1}", "logit_bias")]
+    [InlineData("\"logit_bias\":{\"-1\":1}", "logit_bias")]
+    [InlineData("\"logit_bias\":{\"5\":101}", "logit_bias")]
+    [InlineData("\"tools\":[{\"type\":\"retrieval\",\"function\":{\"name\":\"f\"}}]", "tools[0].type")]
+    [InlineData("\"tools\":[{\"function\":{\"name\":\"f\"}}]", "tools[0].type")]
+    [InlineData("\"tools\":[{\"type\":\"function\"}]", "tools[0].function")]
+    [InlineData("\"tools\":[{\"type\":\"function\",\"function\":{}}]", "tools[0].function.name")]
+    [InlineData("\"tools\":[{\"type\":\"function\",\"function\":{\"name\":\"has space\"}}]", "tools[0].function.name")]
+    [InlineData("\"tools\":[{\"type\":\"function\",\"function\":{\"name\":\"f\",\"parameters\":[]}}]", "tools[0].function.parameters")]
+    [InlineData("\"tools\":[{\"type\":\"function\",\"function\":{\"name\":\"f\"}},{\"type\":\"function\",\"function\":{\"name\":\"f\"}}]", "tools[1].function.name")]
+    [InlineData("\"tools\":[null]", "tools[0]")]
+    [InlineData("\"tool_choice\":\"auto\"", "tool_choice")]
+    [InlineData("\"parallel_tool_calls\":false", "parallel_tool_calls")]
+    [InlineData("\"tools\":[" + Weather + "],\"tool_choice\":\"sometimes\"", "tool_choice")]
+    [InlineData("\"tools\":[" + Weather + "],\"tool_choice\":{\"type\":\"function\",\"function\":{\"name\":\"other\"}}", "tool_choice.function.name")]
+    [InlineData("\"tools\":[" + Weather + "],\"tool_choice\":{\"type\":\"code\"}", "tool_choice.type")]
+    [InlineData("\"tools\":[" + Weather + "],\"tool_choice\":{\"type\":\"function\"}", "tool_choice.function.name")]
+    [InlineData("\"response_format\":{\"type\":\"yaml\"}", "response_format.type")]
+    [InlineData("\"response_format\":{}", "response_format.type")]
+    [InlineData("\"response_format\":{\"type\":\"json_schema\"}", "response_format.json_schema")]
+    [InlineData("\"response_format\":{\"type\":\"json_schema\",\"json_schema\":{\"schema\":{}}}", "response_format.json_schema.name")]
+    [InlineData("\"response_format\":{\"type\":\"json_schema\",\"json_schema\":{\"name\":\"a\",\"schema\":3}}", "response_format.json_schema.schema")]
+    public void Validate_ToolsAndFormatsRejected_BadRequestNamingParam(string fields, string param)
+    {
+        var (validated, error) = RequestValidator.Validate(Chat($"{{\"model\":\"m\",{UserHi},{fields}}}"));
+
+        Assert.Null(validated);
+        Assert.NotNull(error);
+        Assert.Equal(StatusCodes.Status400BadRequest, error.Status);
+        Assert.Equal(param, error.Param);
+        Assert.Contains(param.Split('[', '.')[0], error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Validate_Tools_DeclarationsWithSchemaAndToolMode()
+    {
+        var (validated, error) = RequestValidator.Validate(Chat($$$"""
+            {"model":"m",{{{UserHi}}},"tools":[{{{Weather}}}],"tool_choice":{"type":"function","function":{"name":"get_weather"}},"parallel_tool_calls":false}
+            """));
+
+        Assert.Null(error);
+        var tool = Assert.IsAssignableFrom<AIFunctionDeclaration>(Assert.Single(validated!.Options.Tools!));
+        Assert.Equal("get_weather", tool.Name);
+        Assert.Equal("Weather", tool.Description);
+        Assert.Equal("string", tool.JsonSchema.GetProperty("properties").GetProperty("city").GetProperty("type").GetString());
+        var mode = Assert.IsType<RequiredChatToolMode>(validated.Options.ToolMode);
+        Assert.Equal("get_weather", mode.RequiredFunctionName);
+        Assert.False(validated.Options.AllowMultipleToolCalls);
+    }
+
+    [Theory]
+    [InlineData("\"none\"", "none")]
+    [InlineData("\"auto\"", "auto")]
+    [InlineData("\"required\"", "required")]
+    public void Validate_ToolChoiceString_MapsToToolMode(string choice, string expected)
+    {
+        var (validated, error) = RequestValidator.Validate(Chat($"{{\"model\":\"m\",{UserHi},\"tools\":[{Weather}],\"tool_choice\":{choice}}}"));
+
+        Assert.Null(error);
+        object? expectedMode = expected switch
+        {
+            "none" => ChatToolMode.None,
+            "auto" => ChatToolMode.Auto,
+            _ => ChatToolMode.RequireAny,
+        };
+        Assert.Equal(expectedMode, validated!.Options.ToolMode);
+    }
+
+    [Fact]
+    public void Validate_ResponseFormatJsonSchema_MapsNameAndSchema()
+    {
+        var (validated, error) = RequestValidator.Validate(Chat($$$"""
+            {"model":"m",{{{UserHi}}},"response_format":{"type":"json_schema","json_schema":{"name":"answer","description":"d","schema":{"type":"object"} } } }
+            """));
+
+        Assert.Null(error);
+        var format = Assert.IsType<ChatResponseFormatJson>(validated!.Options.ResponseFormat);
+        Assert.Equal("answer", format.SchemaName);
+        Assert.Equal("object", format.Schema!.Value.GetProperty("type").GetString());
+    }
+
+    [Theory]
+    [InlineData("text", typeof(ChatResponseFormatText))]
+    [InlineData("json_object", typeof(ChatResponseFormatJson))]
+    public void Validate_ResponseFormatType_Maps(string type, Type expected)
+    {
+        var (validated, _) = RequestValidator.Validate(Chat($"{{\"model\":\"m\",{UserHi},\"response_format\":{{\"type\":\"{type}\"}}}}"));
+
+        Assert.IsType(expected, validated!.Options.ResponseFormat);
+    }
+
+    [Fact]
+    public void Validate_LogprobsNAndStopOptions_ReachTheRequestAndTheModelsOptions()
+    {
+        var (validated, error) = RequestValidator.Validate(Chat($$$"""
+            {"model":"m",{{{UserHi}}},"stream":true,"logprobs":true,"top_logprobs":3,"n":2,"stop":"END","include_stop_str_in_output":true,
+             "stream_options":{"include_usage":true,"continuous_usage_stats":true},"logit_bias":{"7":-5.5}}
+            """));
+
+        Assert.Null(error);
+        Assert.Equal(3, validated!.TopLogprobs);
+        Assert.Equal(3, LogprobContent.GetRequestedTopLogprobs(validated.Options));
+        Assert.Equal(2, validated.Choices);
+        Assert.True(validated.IncludeStopString);
+        Assert.True(validated.ContinuousUsage);
+        Assert.Equal(["END"], validated.StopSequences!);
+        var bias = Assert.IsType<Dictionary<int, double>>(validated.Options.AdditionalProperties![RequestValidator.LogitBiasKey]);
+        Assert.Equal(-5.5, bias[7]);
+    }
+
+    [Fact]
+    public void Validate_NoLogprobs_ModelIsNotAsked()
+    {
+        var (validated, _) = RequestValidator.Validate(Chat($"{{\"model\":\"m\",{UserHi},\"logprobs\":false}}"));
+
+        Assert.Null(validated!.TopLogprobs);
+        Assert.Null(LogprobContent.GetRequestedTopLogprobs(validated.Options));
+    }
+
+    [Fact]
+    public void Validate_CompletionLogprobs_LegacyCountAsTopLogprobs()
+    {
+        var (validated, error) = RequestValidator.Validate(Text("""{"model":"m","prompt":"p","logprobs":2}"""), 16);
+
+        Assert.Null(error);
+        Assert.Equal(2, validated!.TopLogprobs);
     }
 
     private static ChatMessage SingleMessage(string messageJson)

@@ -52,4 +52,29 @@ public sealed class ChatDeltaTests
         Assert.False(text.TryAppend(whole));
         Assert.False(whole.TryAppend(text));
     }
+
+    [Fact]
+    public void TryAppend_TextWithLogprobs_LogprobsMergeInOrderAndCountInSize()
+    {
+        var first = ChatDelta.From(new ChatResponseUpdate(ChatRole.Assistant, [new TextContent("a"), new LogprobContent("a", -1)]));
+        var second = ChatDelta.From(new ChatResponseUpdate(ChatRole.Assistant, [new TextContent("b"), new LogprobContent("b", -2, [new TopLogprob("b", -2)])]));
+        long separate = ChatDeltaMerger.Instance.GetSize(first) + ChatDeltaMerger.Instance.GetSize(second);
+
+        Assert.Null(first.Update);
+        Assert.True(first.TryAppend(second));
+
+        Assert.Equal(["a", "b"], first.Logprobs.Select(l => l.Token));
+        Assert.Equal(separate, ChatDeltaMerger.Instance.GetSize(first));
+        Assert.Equal(["a", "b"], first.ToUpdate().Contents.OfType<LogprobContent>().Select(l => l.Token));
+    }
+
+    [Fact]
+    public void TryAppend_DifferentChoices_Refused()
+    {
+        var zero = ChatDelta.FromText("a");
+        var one = ChatDelta.FromText("b", null, choice: 1);
+
+        Assert.False(zero.TryAppend(one));
+        Assert.Equal(1, one.Choice);
+    }
 }

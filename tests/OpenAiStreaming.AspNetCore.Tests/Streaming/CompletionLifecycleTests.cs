@@ -81,8 +81,9 @@ public sealed class CompletionLifecycleTests : IDisposable
         string body = await _h.Start(model).EndAsync();
 
         int text = body.IndexOf("\"content\":\"checking\"", StringComparison.Ordinal);
-        int tool = body.IndexOf("\"tool_calls\":[{\"index\":0,\"id\":\"c1\",\"type\":\"function\",\"function\":{\"name\":\"weather\",\"arguments\":\"{\\n  \\\"city\\\": \\\"Paris\\\"\\n}\"}}]", StringComparison.Ordinal);
-        Assert.True(text > 0 && tool > text, body);
+        int tool = body.IndexOf("\"tool_calls\":[{\"index\":0,\"id\":\"c1\",\"type\":\"function\",\"function\":{\"name\":\"weather\",\"arguments\":\"\"}}]", StringComparison.Ordinal);
+        int arguments = body.IndexOf("\"tool_calls\":[{\"index\":0,\"function\":{\"arguments\":\"{\\\"city\\\":\\\"Paris\\\"}\"}}]", StringComparison.Ordinal);
+        Assert.True(text > 0 && tool > text && arguments > tool, body);
         Assert.Equal("tool_calls", _h.Outcome());
     }
 

@@ -53,9 +53,12 @@ internal sealed class LifecycleHarness : IDisposable
         Logger);
 
     /// <summary>Starts serving one request for model <c>m</c>.</summary>
-    public RunningRequest Start(IChatClient model, bool stream = true, bool includeUsage = false, CompletionKind kind = CompletionKind.Chat)
+    public RunningRequest Start(IChatClient model, bool stream = true, bool includeUsage = false, CompletionKind kind = CompletionKind.Chat) =>
+        Start(model, new ValidatedRequest("m", [new ChatMessage(ChatRole.User, "Hello there")], new ChatOptions(), stream, includeUsage), kind);
+
+    /// <summary>Starts serving <paramref name="request"/> (its model must be <c>m</c>).</summary>
+    public RunningRequest Start(IChatClient model, ValidatedRequest request, CompletionKind kind = CompletionKind.Chat)
     {
-        var request = new ValidatedRequest("m", [new ChatMessage(ChatRole.User, "Hello there")], new ChatOptions(), stream, includeUsage);
         var body = new PipeResponseBodyFeature();
         var connection = new AbortableLifetimeFeature();
         var context = new DefaultHttpContext();
