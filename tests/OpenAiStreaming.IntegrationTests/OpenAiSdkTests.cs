@@ -111,6 +111,88 @@ public sealed class OpenAiSdkTests
         Assert.Contains("missing", failure.Message, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task CompleteChatStreaming_SampleWithLogprobs_EveryTokenHasDescendingTopLogprobsAndUsage()
+    {
+        await using var app = await StartSampleAsync();
+        var client = CreateClient(app, "tiny-char-lm");
+        var options = new ChatCompletionOptions { IncludeLogProbabilities = true, TopLogProbabilityCount = 3, MaxOutputTokenCount = 16 };
+
+        var text = new StringBuilder();
+        var tokens = new List<ChatTokenLogProbabilityDetails>();
+        ChatFinishReason? finishReason = null;
+        ChatTokenUsage? usage = null;
+        await foreach (var update in client.CompleteChatStreamingAsync([new UserChatMessage("The pump")], options, TestContext.Current.CancellationToken))
+        {
+            foreach (var part in update.ContentUpdate)
+            {
+                text.Append(part.Text);
+            }
+
+            tokens.AddRange(update.ContentTokenLogProbabilities);
+            finishReason ??= update.FinishReason;
+            usage ??= update.Usage;
+        }
+
+        Assert.Equal(16, text.Length);
+        Assert.Equal(text.ToString(), string.Concat(tokens.Select(t => t.Token)));
+        Assert.All(tokens, token =>
+        {
+            Assert.True(token.LogProbability <= 0, $"logprob {token.LogProbability}");
+            Assert.Equal(Encoding.UTF8.GetBytes(token.Token), token.Utf8Bytes!.Value.ToArray());
+            Assert.Equal(3, token.TopLogProbabilities.Count);
+            Assert.True(token.TopLogProbabilities.Zip(token.TopLogProbabilities.Skip(1)).All(p => p.First.LogProbability >= p.Second.LogProbability), "top_logprobs not in descending order");
+            Assert.True(token.TopLogProbabilities[0].LogProbability >= token.LogProbability);
+        });
+        Assert.Equal(ChatFinishReason.Length, finishReason);
+        Assert.Equal(16, usage!.OutputTokenCount);
+    }
+
+    [Fact]
+    public async Task CompleteChatStreaming_ParallelToolCalls_SdkAssemblesEachCallWithFinishToolCalls()
+    {
+        var backend = new WeatherToolChatClient();
+        await using var app = await TestApp.StartAsync(backend);
+        var client = CreateClient(app);
+        var weather = ChatTool.CreateFunctionTool("get_weather", "The weather in a city.", BinaryData.FromString("""{"type":"object","properties":{"city":{"type":"string"}}}"""));
+        var options = new ChatCompletionOptions { Tools = { weather }, ToolChoice = ChatToolChoice.CreateAutoChoice() };
+
+        var ids = new Dictionary<int, string>();
+        var names = new Dictionary<int, string>();
+        var arguments = new Dictionary<int, StringBuilder>();
+        ChatFinishReason? finishReason = null;
+        await foreach (var update in client.CompleteChatStreamingAsync([new UserChatMessage("Weather in Paris and Oslo?")], options, TestContext.Current.CancellationToken))
+        {
+            foreach (var call in update.ToolCallUpdates)
+            {
+                if (call.ToolCallId is not null)
+                {
+                    ids[call.Index] = call.ToolCallId;
+                }
+
+                if (call.FunctionName is not null)
+                {
+                    names[call.Index] = call.FunctionName;
+                }
+
+                (arguments.TryGetValue(call.Index, out var built) ? built : arguments[call.Index] = new StringBuilder()).Append(call.FunctionArgumentsUpdate?.ToString());
+            }
+
+            finishReason ??= update.FinishReason;
+        }
+
+        Assert.Equal(ChatFinishReason.ToolCalls, finishReason);
+        Assert.Equal(["call_paris", "call_oslo"], ids.OrderBy(p => p.Key).Select(p => p.Value));
+        Assert.All(names.Values, name => Assert.Equal("get_weather", name));
+        Assert.Equal("""{"city":"Oslo"}""", arguments[1].ToString());
+        var tool = Assert.IsAssignableFrom<Microsoft.Extensions.AI.AIFunctionDeclaration>(Assert.Single(backend.Calls[0]!.Tools!));
+        Assert.Equal("get_weather", tool.Name);
+        Assert.Equal(Microsoft.Extensions.AI.ChatToolMode.Auto, backend.Calls[0]!.ToolMode);
+    }
+
+    private static Task<TestApp> StartSampleAsync() =>
+        TestApp.StartAsync(ChatServer.ChatServerApp.Create(["--urls=http://127.0.0.1:0", "--Logging:LogLevel:Default=Warning"]));
+
     private static ChatClient CreateClient(TestApp app, string model = "test-model") =>
         new(model, new ApiKeyCredential("unused"), new OpenAIClientOptions
         {
