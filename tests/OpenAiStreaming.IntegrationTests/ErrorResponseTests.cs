@@ -50,11 +50,22 @@ public sealed class ErrorResponseTests : IAsyncLifetime
     [InlineData("""{"model":"test-model","messages":[{"role":"user","content":"hi"}],"top_k":-2}""", "top_k")]
     [InlineData("""{"model":"test-model","messages":[{"role":"user","content":"hi"}],"min_p":1.1}""", "min_p")]
     [InlineData("""{"model":"test-model","messages":[{"role":"user","content":"hi"}],"repetition_penalty":0}""", "repetition_penalty")]
-    [InlineData("""{"model":"test-model","messages":[{"role":"user","content":"hi"}],"n":2}""", "n")]
+    [InlineData("""{"model":"test-model","messages":[{"role":"user","content":"hi"}],"n":9}""", "n")]
     [InlineData("""{"model":"test-model","messages":[{"role":"user","content":"hi"}],"stream":"yes"}""", "stream")]
     [InlineData("""{"model":"test-model","messages":[{"role":"user","content":"hi"}],"stream_options":{"include_usage":true}}""", "stream_options")]
     [InlineData("""{"model":"test-model","messages":[{"role":"user","content":"hi"}],"stream":true,"stream_options":{"include_usage":1}}""", "stream_options.include_usage")]
     [InlineData("""{"model":"test-model","messages":[{"role":"user","content":"hi"}],"logprobs":true}""", "logprobs")]
+    [InlineData("""{"model":"test-model","messages":[{"role":"user","content":"hi"}],"logprobs":true,"top_logprobs":21}""", "top_logprobs")]
+    [InlineData("""{"model":"test-model","messages":[{"role":"user","content":"hi"}],"top_logprobs":2}""", "top_logprobs")]
+    [InlineData("""{"model":"test-model","messages":[{"role":"user","content":"hi"}],"tools":[{"type":"function","function":{"name":"a b"}}]}""", "tools[0].function.name")]
+    [InlineData("""{"model":"test-model","messages":[{"role":"user","content":"hi"}],"tools":{}}""", "tools")]
+    [InlineData("""{"model":"test-model","messages":[{"role":"user","content":"hi"}],"tool_choice":"auto"}""", "tool_choice")]
+    [InlineData("""{"model":"test-model","messages":[{"role":"user","content":"hi"}],"tool_choice":7}""", "tool_choice")]
+    [InlineData("""{"model":"test-model","messages":[{"role":"user","content":"hi"}],"response_format":{"type":"xml"}}""", "response_format.type")]
+    [InlineData("""{"model":"test-model","messages":[{"role":"user","content":"hi"}],"logit_bias":{"abc":1}}""", "logit_bias")]
+    [InlineData("""{"model":"test-model","messages":[{"role":"user","content":"hi"}],"logit_bias":{"1":"x"}}""", "logit_bias.1")]
+    [InlineData("""{"model":"test-model","messages":[{"role":"user","content":"hi"}],"stream":true,"stream_options":{"continuous_usage_stats":"y"}}""", "stream_options.continuous_usage_stats")]
+    [InlineData("""{"model":"test-model","messages":[{"role":"user","content":"hi"}],"include_stop_str_in_output":1}""", "include_stop_str_in_output")]
     public async Task ChatCompletions_InvalidField_Returns400NamingIt(string body, string param)
     {
         var error = await PostAsync("v1/chat/completions", body, HttpStatusCode.BadRequest);
@@ -71,6 +82,9 @@ public sealed class ErrorResponseTests : IAsyncLifetime
     [InlineData("""{"model":"test-model","prompt":["a","b"]}""", "prompt")]
     [InlineData("""{"model":"test-model","prompt":"a","echo":true}""", "echo")]
     [InlineData("""{"model":"test-model","prompt":"a","max_tokens":-5}""", "max_tokens")]
+    [InlineData("""{"model":"test-model","prompt":"a","logprobs":2}""", "logprobs")]
+    [InlineData("""{"model":"test-model","prompt":"a","logprobs":true}""", "logprobs")]
+    [InlineData("""{"model":"test-model","prompt":"a","logprobs":21}""", "logprobs")]
     public async Task Completions_InvalidField_Returns400NamingIt(string body, string param)
     {
         var error = await PostAsync("v1/completions", body, HttpStatusCode.BadRequest);
