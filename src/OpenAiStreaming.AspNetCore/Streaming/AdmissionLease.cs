@@ -10,10 +10,41 @@ internal sealed class AdmissionLease : IDisposable
 {
     private readonly ModelAdmission _admission;
 
-    public AdmissionLease(ModelAdmission admission)
+    /// <summary>Slots beyond the first that the request needs: one per further generation (<c>n</c> > 1).</summary>
+    private readonly int _extra;
+
+    /// <summary>Extra slots held so far.</summary>
+    private int _extraHeld;
+
+    /// <summary>True once the first slot is held.</summary>
+    private bool _firstHeld;
+
+    /// <summary>True while this request holds <see cref="ModelAdmission.MultiSlotGate"/>.</summary>
+    private bool _gateHeld;
+
+    /// <param name="admission">The model's admission.</param>
+    /// <param name="generations">How many generations the request runs (<c>n</c>): each counts against the limit, and a
+    /// request never needs more than the whole limit.</param>
+    public AdmissionLease(ModelAdmission admission, int generations = 1)
     {
         _admission = admission;
+        _extra = Math.Min(generations, admission.MaxConcurrent ?? generations) - 1;
         Result = admission.TryEnter();
+        if (Result == AdmissionResult.Admitted)
+        {
+            _firstHeld = true;
+            if (_extra > 0 && !admission.TryTakeMore(_extra))
+            {
+                // Room for one generation but not all: wait like any request that found the model full.
+                admission.Leave();
+                _firstHeld = false;
+                Result = admission.TryEnterQueue();
+            }
+            else
+            {
+                _extraHeld = Math.Max(_extra, 0);
+            }
+        }
     }
 
     /// <summary>What the lease holds now: a slot, a queue place, or nothing.</summary>
@@ -25,25 +56,66 @@ internal sealed class AdmissionLease : IDisposable
     public async Task<bool> WaitAsync(TimeSpan timeout, CancellationToken cancellationToken)
     {
         Debug.Assert(Result == AdmissionResult.Queued, "Only a queued lease waits.");
-        if (!await _admission.WaitAsync(timeout, cancellationToken).ConfigureAwait(false))
+        // A request that needs several slots gathers them holding the gate, so that it is the only one holding part.
+        if (_extra > 0 && !_gateHeld)
         {
-            return false;
+            if (!await _admission.MultiSlotGate.WaitAsync(timeout, cancellationToken).ConfigureAwait(false))
+            {
+                return false;
+            }
+
+            _gateHeld = true;
         }
 
+        if (!_firstHeld)
+        {
+            if (!await _admission.WaitAsync(timeout, cancellationToken).ConfigureAwait(false))
+            {
+                return false;
+            }
+
+            _firstHeld = true;
+        }
+
+        while (_extraHeld < _extra)
+        {
+            if (!await _admission.WaitMoreAsync(timeout, cancellationToken).ConfigureAwait(false))
+            {
+                return false;
+            }
+
+            _extraHeld++;
+        }
+
+        ReleaseGate();
         Result = AdmissionResult.Admitted;
         return true;
     }
 
+    private void ReleaseGate()
+    {
+        if (_gateHeld)
+        {
+            _gateHeld = false;
+            _admission.MultiSlotGate.Release();
+        }
+    }
+
     public void Dispose()
     {
-        if (Result == AdmissionResult.Admitted)
+        if (_firstHeld)
         {
             _admission.Leave();
+            _firstHeld = false;
         }
         else if (Result == AdmissionResult.Queued)
         {
             _admission.LeaveQueue();
         }
+
+        _admission.GiveBack(_extraHeld);
+        _extraHeld = 0;
+        ReleaseGate();
 
         Result = AdmissionResult.Rejected;
     }

@@ -85,7 +85,7 @@ internal sealed class CompletionLifecycle
         }
 
         // Admission happens while a real status code can still be sent.
-        using var lease = new AdmissionLease(_environment.Admissions.For(_request.Model));
+        using var lease = new AdmissionLease(_environment.Admissions.For(_request.Model), _request.Choices);
         if (lease.Result == AdmissionResult.Rejected)
         {
             _context.Response.Headers.RetryAfter = "1";

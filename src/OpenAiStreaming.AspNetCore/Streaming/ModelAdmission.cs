@@ -18,7 +18,17 @@ internal sealed class ModelAdmission
     {
         _slots = maxConcurrent is { } max ? new SemaphoreSlim(max, max) : null;
         _maxQueued = maxQueued;
+        MaxConcurrent = maxConcurrent;
     }
+
+    /// <summary>The model's limit, or null.</summary>
+    public int? MaxConcurrent { get; }
+
+    /// <summary>
+    /// Held by the one waiting request that needs several slots (<c>n</c> > 1) while it gathers them, so that no two
+    /// such requests each hold part of what they need and wait on each other.
+    /// </summary>
+    public SemaphoreSlim MultiSlotGate { get; } = new(1, 1);
 
     public AdmissionResult TryEnter()
     {
@@ -27,6 +37,12 @@ internal sealed class ModelAdmission
             return AdmissionResult.Admitted;
         }
 
+        return TryEnterQueue();
+    }
+
+    /// <summary>Takes a place in the queue, if one is free.</summary>
+    public AdmissionResult TryEnterQueue()
+    {
         if (Interlocked.Increment(ref _queued) <= _maxQueued)
         {
             return AdmissionResult.Queued;
@@ -48,6 +64,44 @@ internal sealed class ModelAdmission
 
         Interlocked.Decrement(ref _queued);
         return true;
+    }
+
+    /// <summary>Takes <paramref name="count"/> more slots at once, or none.</summary>
+    /// <returns>True when all were taken.</returns>
+    public bool TryTakeMore(int count)
+    {
+        if (_slots is null)
+        {
+            return true;
+        }
+
+        for (int taken = 0; taken < count; taken++)
+        {
+            if (!_slots.Wait(0))
+            {
+                if (taken > 0)
+                {
+                    _slots.Release(taken);
+                }
+
+                return false;
+            }
+        }
+
+        return true;
+    }
+
+    /// <summary>Waits up to <paramref name="timeout"/> for one more slot for a request that already holds one.</summary>
+    public Task<bool> WaitMoreAsync(TimeSpan timeout, CancellationToken cancellationToken) =>
+        _slots?.WaitAsync(timeout, cancellationToken) ?? Task.FromResult(true);
+
+    /// <summary>Gives back <paramref name="count"/> slots taken with <see cref="TryTakeMore"/> or <see cref="WaitMoreAsync"/>.</summary>
+    public void GiveBack(int count)
+    {
+        if (count > 0)
+        {
+            _slots?.Release(count);
+        }
     }
 
     /// <summary>A queued request gives up waiting (its client left, the host is stopping).</summary>
