@@ -167,17 +167,21 @@ internal sealed class ChunkWriter(ServerSentEventWriter sse, CompletionKind kind
             return;
         }
 
+        // Indexed loops: a foreach over the interfaces would allocate an enumerator per chunk and per token.
         json.WriteStartObject("logprobs");
         json.WriteStartArray("content");
-        foreach (var logprob in logprobs)
+        for (int i = 0; i < logprobs.Count; i++)
         {
+            var logprob = logprobs[i];
             json.WriteStartObject();
             json.WriteString("token", logprob.Token);
             json.WriteNumber("logprob", Clamp(logprob.Logprob));
             WriteBytes(json, logprob.Token);
             json.WriteStartArray("top_logprobs");
-            foreach (var top in logprob.TopLogprobs)
+            var alternatives = logprob.TopLogprobs;
+            for (int k = 0; k < alternatives.Count; k++)
             {
+                var top = alternatives[k];
                 json.WriteStartObject();
                 json.WriteString("token", top.Token);
                 json.WriteNumber("logprob", Clamp(top.Logprob));
