@@ -3,6 +3,7 @@ using System.Text;
 using System.Text.Json;
 using ChatServer.Model;
 using Microsoft.Extensions.AI;
+using OpenAiStreaming.AspNetCore;
 
 namespace ChatServer.Tests;
 
@@ -238,6 +239,67 @@ public sealed class TinyChatClientTests
         Assert.Equal(TinyChatClient.DefaultModelId, metadata.DefaultModelId);
         Assert.Same(client, client.GetService<TinyChatClient>());
         Assert.Null(client.GetService<ChatClientMetadata>("key"));
+    }
+
+    [Fact]
+    public async Task GetStreamingResponseAsync_LogprobsAsked_EveryTokenReportsItsLogprobAndDescendingTopLogprobs()
+    {
+        var options = new ChatOptions
+        {
+            Seed = 3,
+            MaxOutputTokens = 40,
+            AdditionalProperties = new() { [LogprobContent.LogprobsOptionKey] = true, [LogprobContent.TopLogprobsOptionKey] = 5 },
+        };
+
+        (string text, List<ChatResponseUpdate> updates) = await GenerateAsync(options);
+
+        var logprobs = updates.SelectMany(u => u.Contents.OfType<LogprobContent>()).ToList();
+        Assert.Equal(text, string.Concat(logprobs.Select(l => l.Token)));
+        Assert.All(logprobs, l =>
+        {
+            Assert.True(l.Logprob <= 0);
+            Assert.Equal(5, l.TopLogprobs.Count);
+            Assert.True(l.TopLogprobs.Zip(l.TopLogprobs.Skip(1)).All(p => p.First.Logprob >= p.Second.Logprob));
+            Assert.True(l.TopLogprobs[0].Logprob >= l.Logprob);
+        });
+
+        // Asking for logprobs changes nothing in what is sampled.
+        (string plain, _) = await GenerateAsync(new ChatOptions { Seed = 3, MaxOutputTokens = 40 });
+        Assert.Equal(plain, text);
+    }
+
+    [Fact]
+    public async Task GetStreamingResponseAsync_NoLogprobsAsked_NoneReported()
+    {
+        (_, List<ChatResponseUpdate> updates) = await GenerateAsync(new ChatOptions { Seed = 3, MaxOutputTokens = 10 });
+
+        Assert.Empty(updates.SelectMany(u => u.Contents.OfType<LogprobContent>()));
+    }
+
+    [Fact]
+    public void GetService_Capabilities_ReportsLogprobs()
+    {
+        using var client = Client();
+
+        Assert.True(ChatModelCapabilities.Of(client).Logprobs);
+    }
+
+    [Fact]
+    public async Task GetStreamingResponseAsync_StopTokenIds_StopsBeforeThatTokenWithStop()
+    {
+        (string text, _) = await GenerateAsync(new ChatOptions { Seed = 9, MaxOutputTokens = 60 });
+        char stopChar = text[10];
+        int stopToken = Model.Encode(stopChar);
+
+        (string stopped, List<ChatResponseUpdate> updates) = await GenerateAsync(new ChatOptions
+        {
+            Seed = 9,
+            MaxOutputTokens = 60,
+            AdditionalProperties = new() { [TinyChatClient.StopTokenIdsKey] = new[] { stopToken } },
+        });
+
+        Assert.Equal(text[..text.IndexOf(stopChar, StringComparison.Ordinal)], stopped);
+        Assert.Equal(ChatFinishReason.Stop, updates[^1].FinishReason);
     }
 
     private static TinyChatClient Client() => new(Model, new TinyModelOptions { TokenDelay = TimeSpan.Zero });

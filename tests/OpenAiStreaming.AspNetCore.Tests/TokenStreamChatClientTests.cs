@@ -67,11 +67,42 @@ public sealed class TokenStreamChatClientTests
         Assert.Equal(1, model.Disposals);
     }
 
+    [Fact]
+    public async Task GetStreamingResponseAsync_LoopWritesLogprobs_EachUpdateCarriesItsTokensLogprob()
+    {
+        using var model = new Loop(sequence =>
+        {
+            Assert.True(sequence.WriteToken("a", new LogprobContent("a", -0.5, [new TopLogprob("a", -0.5)])));
+            Assert.True(sequence.WriteToken("b", new LogprobContent("b", -1)));
+            sequence.Complete(ChatFinishReason.Stop);
+        })
+        { Reports = new ChatModelCapabilities { Logprobs = true } };
+
+        var updates = await model.GetStreamingResponseAsync([new ChatMessage(ChatRole.User, "hi")], cancellationToken: Ct).ToListAsync(Ct);
+
+        Assert.Equal(["a", "b"], updates.SelectMany(u => u.Contents.OfType<LogprobContent>()).Select(l => l.Token));
+        Assert.Equal(-0.5, updates[0].Contents.OfType<LogprobContent>().Single().TopLogprobs[0].Logprob);
+        Assert.True(ChatModelCapabilities.Of(model).Logprobs);
+    }
+
+    [Fact]
+    public void GetService_NoOverride_NoCapabilities()
+    {
+        using var model = new Loop(_ => { });
+
+        Assert.Same(ChatModelCapabilities.None, ChatModelCapabilities.Of(model));
+        Assert.Same(model, model.GetService(typeof(TokenStreamChatClient)));
+    }
+
     private sealed class Loop(Action<ChatSequence> start) : TokenStreamChatClient
     {
         public List<ChatSequence> Sequences { get; } = [];
 
         public int Disposals { get; private set; }
+
+        public ChatModelCapabilities Reports { get; init; } = ChatModelCapabilities.None;
+
+        protected override ChatModelCapabilities Capabilities => Reports;
 
         protected override void StartSequence(ChatSequence sequence)
         {

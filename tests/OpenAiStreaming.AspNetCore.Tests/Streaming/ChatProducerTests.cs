@@ -105,6 +105,34 @@ public sealed class ChatProducerTests : IDisposable
         Assert.Equal(["to", "ken"], tokens);
     }
 
+    [Fact]
+    public async Task Stream_PushingLoopReachesStop_WriteTokenReturnsFalseAndStreamEndsWithStop()
+    {
+        var accepted = new List<bool>();
+        var model = new PushLoop(sequence =>
+        {
+            foreach (string token in new[] { "Hel", "lo W", "orld", "!" })
+            {
+                bool open = sequence.WriteToken(token);
+                accepted.Add(open);
+                if (!open)
+                {
+                    return;
+                }
+            }
+
+            sequence.Complete(ChatFinishReason.Length);
+        });
+
+        string body = await _h.Start(model, Request(stream: true, stop: "o Wo")).EndAsync();
+
+        var chunks = Chunks(body);
+        Assert.Equal("Hell", Text(chunks, 0));
+        Assert.Equal([true, true, false], accepted);
+        Assert.Equal("stop", chunks.Last(c => c.Choices.Count > 0).Choices[0].FinishReason);
+        Assert.EndsWith("data: [DONE]\n\n", body, StringComparison.Ordinal);
+    }
+
     private static ValidatedRequest Request(bool stream, bool includeUsage = false, int n = 1, long? seed = null, string? stop = null, int? topLogprobs = null)
     {
         var options = new ChatOptions { Seed = seed, StopSequences = stop is null ? null : [stop] };
@@ -224,5 +252,10 @@ public sealed class ChatProducerTests : IDisposable
 
             yield return new ChatResponseUpdate(ChatRole.Assistant, ".");
         }
+    }
+
+    private sealed class PushLoop(Action<ChatSequence> start) : TokenStreamChatClient
+    {
+        protected override void StartSequence(ChatSequence sequence) => Task.Run(() => start(sequence));
     }
 }
