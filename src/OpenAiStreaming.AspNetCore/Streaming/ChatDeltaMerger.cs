@@ -26,9 +26,10 @@ internal sealed class ChatDeltaMerger : IDeltaMerger<ChatDelta>
         }
 
         long size = delta.TextLength * sizeof(char);
-        foreach (var logprob in delta.Logprobs)
+        var logprobs = delta.Logprobs;
+        for (int i = 0; i < logprobs.Count; i++)
         {
-            size += LogprobSize + (logprob.TopLogprobs.Count * TopLogprobSize);
+            size += LogprobSize + (logprobs[i].TopLogprobs.Count * TopLogprobSize);
         }
 
         return size;

@@ -133,6 +133,21 @@ public sealed class ChatProducerTests : IDisposable
         Assert.EndsWith("data: [DONE]\n\n", body, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task Stream_ContinuousUsageStats_EveryChunkCarriesRunningUsage()
+    {
+        var model = new DelegateChatClient(ct => Updates(ct, "a", "b", "c"));
+        var request = Request(stream: true, includeUsage: true) with { ContinuousUsage = true };
+
+        string body = await _h.Start(model, request).EndAsync();
+
+        var chunks = Chunks(body);
+        Assert.All(chunks, c => Assert.NotNull(c.Usage));
+        var content = chunks.Where(c => c.Choices.Count > 0 && c.Choices[0].Content is { Length: > 0 }).Select(c => c.Usage!.Value.GetProperty("completion_tokens").GetInt32()).ToList();
+        Assert.True(content.SequenceEqual(content.Order()), "usage did not grow");
+        Assert.Equal(3, chunks[^1].Usage!.Value.GetProperty("completion_tokens").GetInt32());
+    }
+
     private static ValidatedRequest Request(bool stream, bool includeUsage = false, int n = 1, long? seed = null, string? stop = null, int? topLogprobs = null)
     {
         var options = new ChatOptions { Seed = seed, StopSequences = stop is null ? null : [stop] };
