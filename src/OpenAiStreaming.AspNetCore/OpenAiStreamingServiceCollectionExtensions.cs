@@ -2,6 +2,7 @@ using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 using Microsoft.Extensions.Hosting;
 using OpenAiStreaming.AspNetCore;
+using OpenAiStreaming.AspNetCore.Limits;
 using OpenAiStreaming.AspNetCore.Streaming;
 using OpenAiStreaming.Metrics;
 
@@ -31,6 +32,9 @@ public static class OpenAiStreamingServiceCollectionExtensions
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton<ChatModelRegistry>();
         services.TryAddSingleton<ApiKeyValidator>();
+        services.AddOptions<ApiKeyLimitOptions>().BindConfiguration(ApiKeyLimitOptions.SectionName).ValidateOnStart();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<ApiKeyLimitOptions>, ApiKeyLimitOptionsValidator>());
+        services.TryAddSingleton<ApiKeyLimiter>();
         services.TryAddSingleton<StreamLifetime>();
         services.AddMetrics();
         services.TryAddSingleton<OpenAiStreamingMetrics>();
