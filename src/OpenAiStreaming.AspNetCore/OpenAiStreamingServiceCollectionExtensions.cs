@@ -1,3 +1,4 @@
+using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 using Microsoft.Extensions.Hosting;
@@ -35,6 +36,9 @@ public static class OpenAiStreamingServiceCollectionExtensions
         services.AddOptions<ApiKeyLimitOptions>().BindConfiguration(ApiKeyLimitOptions.SectionName).ValidateOnStart();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<ApiKeyLimitOptions>, ApiKeyLimitOptionsValidator>());
         services.TryAddSingleton<ApiKeyLimiter>();
+        services.AddOptions<KestrelLimitOptions>().BindConfiguration(KestrelLimitOptions.SectionName).ValidateOnStart();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<KestrelLimitOptions>, KestrelLimitOptionsValidator>());
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IPostConfigureOptions<KestrelServerOptions>, KestrelLimitsSetup>());
         services.TryAddSingleton<StreamLifetime>();
         services.AddMetrics();
         services.TryAddSingleton<OpenAiStreamingMetrics>();

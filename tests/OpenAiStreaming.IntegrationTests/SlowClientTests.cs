@@ -5,6 +5,7 @@ using System.Text;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using OpenAiStreaming.IntegrationTests.Infrastructure;
 
@@ -42,12 +43,13 @@ public sealed class SlowClientTests
     }
 
     [Fact]
-    public async Task SlowSenders_KestrelTimeouts_CutEveryOneWith408OrClose()
+    public async Task SlowSenders_OurKestrelLimits_CutEveryOneWith408OrClose()
     {
-        await using var app = await StartAsync(kestrel =>
+        // Through our options (OpenAiStreaming:Kestrel), shortened from their defaults (10 s, 5 s) to keep the test short.
+        await using var app = await StartAsync(_ => { }, new()
         {
-            kestrel.Limits.RequestHeadersTimeout = TimeSpan.FromSeconds(2);
-            kestrel.Limits.MinRequestBodyDataRate = new MinDataRate(bytesPerSecond: 240, gracePeriod: TimeSpan.FromSeconds(2));
+            ["OpenAiStreaming:Kestrel:RequestHeadersTimeout"] = "00:00:02",
+            ["OpenAiStreaming:Kestrel:MinRequestBodyDataRateGracePeriod"] = "00:00:02",
         });
 
         var slow = await OpenSlowClientsAsync(app.BaseAddress);
@@ -70,10 +72,11 @@ public sealed class SlowClientTests
         }
     }
 
-    private static Task<TestApp> StartAsync(Action<KestrelServerOptions> kestrel) =>
+    private static Task<TestApp> StartAsync(Action<KestrelServerOptions> kestrel, Dictionary<string, string?>? settings = null) =>
         TestApp.StartAsync(
             builder =>
             {
+                builder.Configuration.AddInMemoryCollection(settings ?? []);
                 builder.WebHost.ConfigureKestrel(kestrel);
                 builder.Services.AddOpenAiStreaming().AddChatModel("test-model", _ => new ScriptedChatClient(ScriptedChatClient.Words(5), TimeSpan.Zero));
             },
