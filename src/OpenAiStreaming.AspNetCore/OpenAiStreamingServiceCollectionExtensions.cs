@@ -15,6 +15,8 @@ public static class OpenAiStreamingServiceCollectionExtensions
     /// <summary>
     /// Adds the services behind <c>MapOpenAiStreaming()</c>. Options bind from the configuration section
     /// <c>OpenAiStreaming</c>, then <paramref name="configure"/> runs, and the result is validated when the host starts.
+    /// Per-key limits (<see cref="ApiKeyLimitOptions"/>) bind from <c>OpenAiStreaming:KeyLimits</c>, and Kestrel limits
+    /// against slow or huge requests (<see cref="KestrelLimitOptions"/>) from <c>OpenAiStreaming:Kestrel</c>.
     /// </summary>
     /// <param name="services">The service collection.</param>
     /// <param name="configure">Sets options in code, after configuration is bound.</param>
