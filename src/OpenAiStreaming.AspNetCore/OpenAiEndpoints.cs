@@ -1,6 +1,7 @@
 using System.Text.Json.Serialization.Metadata;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.AI;
+using OpenAiStreaming.AspNetCore.Limits;
 using OpenAiStreaming.AspNetCore.Protocol;
 using OpenAiStreaming.AspNetCore.Streaming;
 using OpenAiStreaming.Metrics;
@@ -11,6 +12,7 @@ namespace OpenAiStreaming.AspNetCore;
 internal sealed class OpenAiEndpoints(
     ChatModelRegistry models,
     ApiKeyValidator apiKeys,
+    ApiKeyLimiter keyLimits,
     StreamingEnvironment environment,
     OpenAiStreamingMetrics metrics)
 {
@@ -27,10 +29,12 @@ internal sealed class OpenAiEndpoints(
 
     public Task ListModelsAsync(HttpContext context)
     {
-        if (!apiKeys.IsAuthorized(context.Request))
+        if (!apiKeys.TryAuthorize(context.Request, out string? keyId))
         {
             return Unauthorized().WriteAsync(context.Response);
         }
+
+        WriteLimitHeaders(context, keyId);
 
         var list = new ModelListResponse { Data = [.. models.Ids.Select(ToModel)] };
         return context.Response.WriteAsJsonAsync(list, OpenAiJsonContext.Default.ModelListResponse, contentType: "application/json", context.RequestAborted);
@@ -38,10 +42,12 @@ internal sealed class OpenAiEndpoints(
 
     public Task GetModelAsync(HttpContext context)
     {
-        if (!apiKeys.IsAuthorized(context.Request))
+        if (!apiKeys.TryAuthorize(context.Request, out string? keyId))
         {
             return Unauthorized().WriteAsync(context.Response);
         }
+
+        WriteLimitHeaders(context, keyId);
 
         string id = (string)context.Request.RouteValues["model"]!;
         return models.Ids.Contains(id)
@@ -59,6 +65,31 @@ internal sealed class OpenAiEndpoints(
 
     private ModelDto ToModel(string id) => new() { Id = id, Created = _startedAt, OwnedBy = _options.OwnedBy };
 
+    private void WriteLimitHeaders(HttpContext context, string? keyId)
+    {
+        if (keyId is not null)
+        {
+            keyLimits.For(keyId)?.WriteHeaders(context.Response.Headers);
+        }
+    }
+
+    private static OpenAiError RateLimited(KeyLimit limit) => new(
+        StatusCodes.Status429TooManyRequests,
+        limit switch
+        {
+            KeyLimit.Requests => "Rate limit reached for requests per minute on this API key. Retry after the time in the Retry-After header.",
+            KeyLimit.Tokens => "Rate limit reached for tokens per minute on this API key. Retry after the time in the Retry-After header.",
+            _ => "Too many concurrent requests on this API key. Retry once one of them has finished.",
+        },
+        limit switch
+        {
+            KeyLimit.Requests => "requests",
+            KeyLimit.Tokens => "tokens",
+            _ => "concurrent_requests",
+        },
+        null,
+        "rate_limit_exceeded");
+
     private static OpenAiError Unauthorized() =>
         new(StatusCodes.Status401Unauthorized, "Incorrect or missing API key: send it as 'Authorization: Bearer KEY'.", OpenAiError.InvalidRequest, null, "invalid_api_key");
 
@@ -71,12 +102,43 @@ internal sealed class OpenAiEndpoints(
     {
         var timeProvider = environment.TimeProvider;
         long arrival = timeProvider.GetTimestamp();
-        if (!apiKeys.IsAuthorized(context.Request))
+        if (!apiKeys.TryAuthorize(context.Request, out string? keyId))
         {
             await Unauthorized().WriteAsync(context.Response).ConfigureAwait(false);
             return;
         }
 
+        var limits = keyId is null ? null : keyLimits.For(keyId);
+        IDisposable? keySlot = null;
+        if (limits is not null)
+        {
+            var refused = limits.TryAdmit(out keySlot);
+            limits.WriteHeaders(context.Response.Headers);
+            if (refused is { } limit)
+            {
+                ApiKeyLimitLog.Refused(environment.Logger, keyId![..8], limit);
+                context.Response.Headers.RetryAfter = limits.RetryAfterSeconds(limit).ToString(System.Globalization.CultureInfo.InvariantCulture);
+                await RateLimited(limit).WriteAsync(context.Response).ConfigureAwait(false);
+                return;
+            }
+        }
+
+        using (keySlot)
+        {
+            await ServeAsync(context, kind, typeInfo, validate, arrival, limits).ConfigureAwait(false);
+        }
+    }
+
+    private async Task ServeAsync<TRequest>(
+        HttpContext context,
+        CompletionKind kind,
+        JsonTypeInfo<TRequest> typeInfo,
+        Func<TRequest, (ValidatedRequest? Request, OpenAiError? Error)> validate,
+        long arrival,
+        KeyLimiters? limits)
+        where TRequest : class
+    {
+        var timeProvider = environment.TimeProvider;
         var (body, error) = await RequestReader.ReadAsync(context.Request, typeInfo, _options.MaxRequestBodySize).ConfigureAwait(false);
         ValidatedRequest? request = null;
         if (error is null)
@@ -102,6 +164,18 @@ internal sealed class OpenAiEndpoints(
 
         var requestMetrics = metrics.StartRequest(request!.Model, kind == CompletionKind.Chat ? "chat" : "text_completion", arrival, timeProvider);
         var encoder = new ChatCompletionEncoder(kind, request, _options, timeProvider);
-        await new CompletionLifecycle(context, request, client!, encoder, requestMetrics, environment).RunAsync().ConfigureAwait(false);
+        var lifecycle = new CompletionLifecycle(context, request, client!, encoder, requestMetrics, environment);
+        try
+        {
+            await lifecycle.RunAsync().ConfigureAwait(false);
+        }
+        finally
+        {
+            if (limits is not null)
+            {
+                var usage = lifecycle.Usage;
+                limits.Charge(usage.Prompt + usage.Completion);
+            }
+        }
     }
 }

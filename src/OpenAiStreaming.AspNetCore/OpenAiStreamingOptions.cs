@@ -17,7 +17,8 @@ public sealed class OpenAiStreamingOptions
 
     /// <summary>
     /// API keys accepted as <c>Authorization: Bearer KEY</c>. Default empty: no key is required. Keys are compared as
-    /// SHA-256 digests in constant time.
+    /// SHA-256 digests in constant time. They reload with the configuration, without a restart; limits per key are
+    /// <see cref="ApiKeyLimitOptions"/>.
     /// </summary>
     public IList<string> ApiKeys { get; set; } = [];
 

@@ -1,7 +1,9 @@
+using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 using Microsoft.Extensions.Hosting;
 using OpenAiStreaming.AspNetCore;
+using OpenAiStreaming.AspNetCore.Limits;
 using OpenAiStreaming.AspNetCore.Streaming;
 using OpenAiStreaming.Metrics;
 
@@ -13,6 +15,8 @@ public static class OpenAiStreamingServiceCollectionExtensions
     /// <summary>
     /// Adds the services behind <c>MapOpenAiStreaming()</c>. Options bind from the configuration section
     /// <c>OpenAiStreaming</c>, then <paramref name="configure"/> runs, and the result is validated when the host starts.
+    /// Per-key limits (<see cref="ApiKeyLimitOptions"/>) bind from <c>OpenAiStreaming:KeyLimits</c>, and Kestrel limits
+    /// against slow or huge requests (<see cref="KestrelLimitOptions"/>) from <c>OpenAiStreaming:Kestrel</c>.
     /// </summary>
     /// <param name="services">The service collection.</param>
     /// <param name="configure">Sets options in code, after configuration is bound.</param>
@@ -31,6 +35,12 @@ public static class OpenAiStreamingServiceCollectionExtensions
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton<ChatModelRegistry>();
         services.TryAddSingleton<ApiKeyValidator>();
+        services.AddOptions<ApiKeyLimitOptions>().BindConfiguration(ApiKeyLimitOptions.SectionName).ValidateOnStart();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<ApiKeyLimitOptions>, ApiKeyLimitOptionsValidator>());
+        services.TryAddSingleton<ApiKeyLimiter>();
+        services.AddOptions<KestrelLimitOptions>().BindConfiguration(KestrelLimitOptions.SectionName).ValidateOnStart();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<KestrelLimitOptions>, KestrelLimitOptionsValidator>());
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IPostConfigureOptions<KestrelServerOptions>, KestrelLimitsSetup>());
         services.TryAddSingleton<StreamLifetime>();
         services.AddMetrics();
         services.TryAddSingleton<OpenAiStreamingMetrics>();

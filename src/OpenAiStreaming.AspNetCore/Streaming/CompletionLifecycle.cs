@@ -55,6 +55,9 @@ internal sealed class CompletionLifecycle
 
     private CancellationToken StreamToken => _stream!.Token;
 
+    /// <summary>The tokens the request used, prompt and output, once <see cref="RunAsync"/> has returned: what per-key limits charge.</summary>
+    public TokenUsage Usage => _state.Usage(_request.Messages);
+
     /// <summary>Serves the request; returns once the model has stopped and the end is recorded.</summary>
     public async Task RunAsync()
     {
