@@ -1,7 +1,6 @@
 using System.Diagnostics;
 using System.Runtime.CompilerServices;
 using System.Runtime.ExceptionServices;
-using System.Threading.Channels;
 
 namespace OpenAiStreaming.Pump;
 
@@ -82,15 +81,21 @@ public sealed class TokenPump<T> : IAsyncDisposable
     /// <summary>True once <see cref="DisposeAsync"/> has run.</summary>
     private bool _disposed;
 
-    /// <summary>Rings the bell of the pump passed as state: how a cancelled wait wakes the consumer.</summary>
-    private static readonly Action<object?> s_ring = static pump => ((TokenPump<T>)pump!)._doorbell.Writer.TryWrite(true);
+    /// <summary>Rings the bell of the pump passed as state: how a cancelled wait wakes the consumer (on the thread pool,
+    /// never inside the canceller's callback).</summary>
+    private static readonly Action<object?> s_ring = static pump => ((TokenPump<T>)pump!)._doorbell.Ring(inline: false);
 
     /// <summary>Rung (one slot, extra rings dropped) whenever the state changes; the consumer waits on it.</summary>
-    private readonly Channel<bool> _doorbell = Channel.CreateBounded<bool>(new BoundedChannelOptions(1)
-    {
-        FullMode = BoundedChannelFullMode.DropWrite,
-        SingleReader = true,
-    });
+    private readonly Doorbell _doorbell = new();
+
+    /// <summary>
+    /// True when the producer's own rings resume a waiting consumer on the producer's thread: an enumerable producer
+    /// (<see cref="Start"/>), which runs on a task of its own, hands each delta over without a thread-pool hop, and the
+    /// consumer's write and flush run there; a flush that must wait returns the thread to the producer at once, so a
+    /// slow client still never holds the producer. False for a pushing loop (<see cref="Create"/>), typically one
+    /// thread stepping a batch of sequences, which must pay only its own bookkeeping per token, never a response's write.
+    /// </summary>
+    private readonly bool _inlineConsumer;
 
     /// <summary>Merges and sizes deltas: the caller's code, so never called under <see cref="_lock"/>.</summary>
     private readonly IDeltaMerger<T> _merger;
@@ -130,7 +135,7 @@ public sealed class TokenPump<T> : IAsyncDisposable
     /// <summary>The registration of <see cref="_waitToken"/>.</summary>
     private CancellationTokenRegistration _waitRegistration;
 
-    private TokenPump(IDeltaMerger<T> merger, TokenPumpOptions? options, CancellationToken cancellationToken)
+    private TokenPump(IDeltaMerger<T> merger, TokenPumpOptions? options, bool inlineConsumer, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(merger);
         options ??= new TokenPumpOptions();
@@ -141,6 +146,7 @@ public sealed class TokenPump<T> : IAsyncDisposable
         _capacity = options.Capacity;
         _maxBufferedBytes = options.MaxBufferedBytes;
         _timeProvider = options.TimeProvider;
+        _inlineConsumer = inlineConsumer;
         _cts = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         ProducerToken = _cts.Token;
     }
@@ -201,7 +207,7 @@ public sealed class TokenPump<T> : IAsyncDisposable
         Func<CancellationToken, IAsyncEnumerable<T>> source, IDeltaMerger<T> merger, TokenPumpOptions? options = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(source);
-        var pump = new TokenPump<T>(merger, options, cancellationToken);
+        var pump = new TokenPump<T>(merger, options, inlineConsumer: true, cancellationToken);
         IAsyncEnumerable<T> items;
         try
         {
@@ -229,11 +235,11 @@ public sealed class TokenPump<T> : IAsyncDisposable
     /// <returns>The pump.</returns>
     public static TokenPump<T> Create(IDeltaMerger<T> merger, TokenPumpOptions? options = null, CancellationToken cancellationToken = default)
     {
-        var pump = new TokenPump<T>(merger, options, cancellationToken);
+        var pump = new TokenPump<T>(merger, options, inlineConsumer: false, cancellationToken);
 
         // No task ends when a pushing loop stops, so the cancellation itself ends the stream: a loop that drops a
         // cancelled sequence leaves no consumer waiting. The registration lives and dies with _cts.
-        pump.ProducerToken.UnsafeRegister(static state => ((TokenPump<T>)state!).Complete(), pump);
+        pump.ProducerToken.UnsafeRegister(static state => ((TokenPump<T>)state!).CompleteCore(null, inline: false), pump);
         return pump;
     }
 
@@ -290,7 +296,8 @@ public sealed class TokenPump<T> : IAsyncDisposable
             MergeIntoTail(pending!, delta, size);
         }
 
-        _doorbell.Writer.TryWrite(true);
+        // An overflow ends the stream for the consumer, which then cancels and disposes: never on the producer's thread.
+        _doorbell.Ring(_inlineConsumer && !overflowed);
         return !overflowed;
     }
 
@@ -317,7 +324,7 @@ public sealed class TokenPump<T> : IAsyncDisposable
                 AssertInvariants();
             }
 
-            _doorbell.Writer.TryWrite(true);
+            _doorbell.Ring(inline: false);
             throw;
         }
 
@@ -353,7 +360,10 @@ public sealed class TokenPump<T> : IAsyncDisposable
     /// finished. The first end wins; later calls do nothing.
     /// </summary>
     /// <param name="error">Why the producer failed, or null when it finished.</param>
-    public void Complete(Exception? error = null)
+    public void Complete(Exception? error = null) => CompleteCore(error, _inlineConsumer);
+
+    /// <summary><see cref="Complete"/>, waking a waiting consumer on this thread when <paramref name="inline"/>.</summary>
+    private void CompleteCore(Exception? error, bool inline)
     {
         lock (_lock)
         {
@@ -367,7 +377,7 @@ public sealed class TokenPump<T> : IAsyncDisposable
             AssertInvariants();
         }
 
-        _doorbell.Writer.TryWrite(true);
+        _doorbell.Ring(inline);
     }
 
     /// <summary>
@@ -383,7 +393,7 @@ public sealed class TokenPump<T> : IAsyncDisposable
     public ValueTask<PumpSignal> WaitAsync(TimeSpan idleTimeout, CancellationToken cancellationToken = default)
     {
         // The common case, a delta already waiting, needs no state machine.
-        _doorbell.Reader.TryRead(out _);
+        _doorbell.Clear();
         lock (_lock)
         {
             if (HasReadable)
@@ -406,8 +416,7 @@ public sealed class TokenPump<T> : IAsyncDisposable
         long deadline = idle ? _timeProvider.GetTimestamp() + (long)(idleTimeout.TotalSeconds * _timeProvider.TimestampFrequency) : long.MaxValue;
         if (cancellationToken != _waitToken)
         {
-            // The bell is waited on without a token, so the channel reuses its one waiter instead of allocating one per
-            // wait; the consumer's token rings the bell instead (registered once, not per wait).
+            // The bell is waited on without a token; the consumer's token rings it instead (registered once, not per wait).
             _waitRegistration.Dispose();
             _waitToken = cancellationToken;
             _waitRegistration = cancellationToken.UnsafeRegister(s_ring, this);
@@ -416,7 +425,7 @@ public sealed class TokenPump<T> : IAsyncDisposable
         while (true)
         {
             // Clear the bell before looking, so a write after the look rings it again.
-            _doorbell.Reader.TryRead(out _);
+            _doorbell.Clear();
             lock (_lock)
             {
                 if (HasReadable)
@@ -451,7 +460,7 @@ public sealed class TokenPump<T> : IAsyncDisposable
                 }
             }
 
-            await _doorbell.Reader.WaitToReadAsync(CancellationToken.None).ConfigureAwait(false);
+            await _doorbell.WaitAsync().ConfigureAwait(false);
         }
     }
 
@@ -463,7 +472,7 @@ public sealed class TokenPump<T> : IAsyncDisposable
             {
                 var pump = (TokenPump<T>)state!;
                 Volatile.Write(ref pump._idleTimerDue, long.MaxValue);
-                pump._doorbell.Writer.TryWrite(true);
+                pump._doorbell.Ring(inline: false);
             },
             this, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
         Volatile.Write(ref _idleTimerDue, deadline);
