@@ -55,7 +55,7 @@ start_peer() {  # start_peer IMPL INTERVAL_MS [PEER OPTIONS...]
     if curl -sf "$base/bench/stats" >/dev/null 2>&1; then
       # Warm up (JIT, connection pool) so the first measured requests do not pay for it; /bench/reset clears it.
       load warmup --concurrency 16 --requests 160 --max-tokens 4 --quiet >/dev/null
-      rm -f "$results/warmup.json" "$results/warmup.steal"
+      rm -f "$results/warmup.json" "$results/warmup.steal" "$results/warmup.cpu.json"
       return 0
     fi
     kill -0 "$pid" 2>/dev/null || break
@@ -231,4 +231,5 @@ if has producer; then
 fi
 
 echo "bench: writing docs/benchmarks.md and its plots"
+cp benchmarks/design.md "$results/design.md"
 dotnet "$out/loadgen/LoadGenerator.dll" report "$results" docs

@@ -50,6 +50,12 @@ public static class BenchmarkReport
         var md = new StringBuilder();
         Introduction(md, results, peers, environment);
         Targets(md, results);
+        if (results.Text("design.md") is { } design)
+        {
+            // The design notes (benchmarks/design.md, copied by run.sh): prose with the figures behind the design.
+            Line(md, design.TrimEnd() + "\n");
+        }
+
         Saturation(md, results, peers, plots);
         TimeToFirstToken(md, results, peers);
         OpenStreams(md, results, peers, plots);
@@ -63,7 +69,7 @@ public static class BenchmarkReport
     {
         var (stealMedian, stealMax) = results.Steal();
         Line(md, "# Benchmarks\n");
-        Line(md, "Four servers stream the same synthetic token schedule, byte for byte (see `benchmarks/Peers/README.md`): "
+        Line(md, "The servers stream the same synthetic token schedule, byte for byte (see `benchmarks/Peers/README.md`): "
             + string.Join(", ", peers.Select(p => $"**{p}** ({s_names[p]})"))
             + ". `benchmarks/LoadGenerator` drives each in turn with the same load, and ratios are against the .NET "
             + "built-in. Each server runs pinned to CPU 0 and the load generator to CPU 1, so the figures are what one "
@@ -311,6 +317,11 @@ public static class BenchmarkReport
 
     private static void Storm(StringBuilder md, BenchmarkResults results, List<string> peers)
     {
+        if (!peers.Any(p => results.Load($"{p}-storm") is not null))
+        {
+            return;
+        }
+
         Line(md, "## Disconnect storm\n");
         Line(md, "Streams at 20 tokens/s, each aborted by the client right after its first token. Cancellation latency is the "
             + "time from the client's abort to the moment the server's token loop stopped (both read the same monotonic "
