@@ -28,6 +28,13 @@ namespace OpenAiStreaming.Pump;
 /// <see cref="Complete"/> and the error. One producer at a time per pump; any thread.
 /// </para>
 /// <para>One consumer: <see cref="WaitAsync"/> and <see cref="TryRead"/> are called from one task at a time.</para>
+/// <para>
+/// Where a waiting consumer resumes: for <see cref="Start"/>, on the producer's thread, inside the write that woke it
+/// (no thread-pool hop per delta); its code runs there until it awaits something that is not complete, such as a flush
+/// to a backed-up connection, and the producer continues then. For <see cref="Create"/>, always on the thread pool, so
+/// a loop that pushes into many pumps pays only the pump's bookkeeping per token. Idle timeouts and cancellation wake
+/// it on the thread pool in both cases.
+/// </para>
 /// </remarks>
 public sealed class TokenPump<T> : IAsyncDisposable
 {
