@@ -29,11 +29,12 @@ namespace OpenAiStreaming.Pump;
 /// </para>
 /// <para>One consumer: <see cref="WaitAsync"/> and <see cref="TryRead"/> are called from one task at a time.</para>
 /// <para>
-/// Where a waiting consumer resumes: for <see cref="Start"/>, on the producer's thread, inside the write that woke it
-/// (no thread-pool hop per delta); its code runs there until it awaits something that is not complete, such as a flush
-/// to a backed-up connection, and the producer continues then. For <see cref="Create"/>, always on the thread pool, so
-/// a loop that pushes into many pumps pays only the pump's bookkeeping per token. Idle timeouts and cancellation wake
-/// it on the thread pool in both cases.
+/// Where a waiting consumer resumes: for <see cref="Start"/>, when the enumerable had to wait for the delta (a paced
+/// model), on the producer's thread, inside the write that woke it (no thread-pool hop per delta); its code runs there
+/// until it awaits something that is not complete, such as a flush to a backed-up connection, and the producer
+/// continues then. A delta that was ready at once, and every write to a <see cref="Create"/> pump, wakes it on the
+/// thread pool, so a fast producer runs ahead and a loop that pushes into many pumps pays only the pump's bookkeeping
+/// per token. Idle timeouts and cancellation wake it on the thread pool too.
 /// </para>
 /// </remarks>
 public sealed class TokenPump<T> : IAsyncDisposable
@@ -95,14 +96,6 @@ public sealed class TokenPump<T> : IAsyncDisposable
     /// <summary>Rung (one slot, extra rings dropped) whenever the state changes; the consumer waits on it.</summary>
     private readonly Doorbell _doorbell = new();
 
-    /// <summary>
-    /// True when the producer's own rings resume a waiting consumer on the producer's thread: an enumerable producer
-    /// (<see cref="Start"/>), which runs on a task of its own, hands each delta over without a thread-pool hop, and the
-    /// consumer's write and flush run there; a flush that must wait returns the thread to the producer at once, so a
-    /// slow client still never holds the producer. False for a pushing loop (<see cref="Create"/>), typically one
-    /// thread stepping a batch of sequences, which must pay only its own bookkeeping per token, never a response's write.
-    /// </summary>
-    private readonly bool _inlineConsumer;
 
     /// <summary>Merges and sizes deltas: the caller's code, so never called under <see cref="_lock"/>.</summary>
     private readonly IDeltaMerger<T> _merger;
@@ -142,7 +135,7 @@ public sealed class TokenPump<T> : IAsyncDisposable
     /// <summary>The registration of <see cref="_waitToken"/>.</summary>
     private CancellationTokenRegistration _waitRegistration;
 
-    private TokenPump(IDeltaMerger<T> merger, TokenPumpOptions? options, bool inlineConsumer, CancellationToken cancellationToken)
+    private TokenPump(IDeltaMerger<T> merger, TokenPumpOptions? options, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(merger);
         options ??= new TokenPumpOptions();
@@ -153,7 +146,6 @@ public sealed class TokenPump<T> : IAsyncDisposable
         _capacity = options.Capacity;
         _maxBufferedBytes = options.MaxBufferedBytes;
         _timeProvider = options.TimeProvider;
-        _inlineConsumer = inlineConsumer;
         _cts = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         ProducerToken = _cts.Token;
     }
@@ -214,7 +206,7 @@ public sealed class TokenPump<T> : IAsyncDisposable
         Func<CancellationToken, IAsyncEnumerable<T>> source, IDeltaMerger<T> merger, TokenPumpOptions? options = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(source);
-        var pump = new TokenPump<T>(merger, options, inlineConsumer: true, cancellationToken);
+        var pump = new TokenPump<T>(merger, options, cancellationToken);
         IAsyncEnumerable<T> items;
         try
         {
@@ -242,7 +234,7 @@ public sealed class TokenPump<T> : IAsyncDisposable
     /// <returns>The pump.</returns>
     public static TokenPump<T> Create(IDeltaMerger<T> merger, TokenPumpOptions? options = null, CancellationToken cancellationToken = default)
     {
-        var pump = new TokenPump<T>(merger, options, inlineConsumer: false, cancellationToken);
+        var pump = new TokenPump<T>(merger, options, cancellationToken);
 
         // No task ends when a pushing loop stops, so the cancellation itself ends the stream: a loop that drops a
         // cancelled sequence leaves no consumer waiting. The registration lives and dies with _cts.
@@ -256,7 +248,13 @@ public sealed class TokenPump<T> : IAsyncDisposable
     /// <param name="delta">The delta; the pump owns it from now on and may merge later deltas into it.</param>
     /// <returns>False when the stream is over (completed, cancelled or past its byte limit): stop producing; the
     /// consumer learns the end from the pump.</returns>
-    public bool TryWrite(T delta)
+    public bool TryWrite(T delta) => TryWriteCore(delta, inline: false);
+
+    /// <summary>
+    /// <see cref="TryWrite"/>; when <paramref name="inline"/>, a waiting consumer runs on this thread before it returns
+    /// (see <see cref="PumpAsync"/> for when the pump's own producer asks for that).
+    /// </summary>
+    private bool TryWriteCore(T delta, bool inline)
     {
         // Sized before the lock: the delta is still the producer's alone. It is never sized again (see _queue).
         long size = _merger.GetSize(delta);
@@ -304,7 +302,7 @@ public sealed class TokenPump<T> : IAsyncDisposable
         }
 
         // An overflow ends the stream for the consumer, which then cancels and disposes: never on the producer's thread.
-        _doorbell.Ring(_inlineConsumer && !overflowed);
+        _doorbell.Ring(inline && !overflowed);
         return !overflowed;
     }
 
@@ -367,7 +365,7 @@ public sealed class TokenPump<T> : IAsyncDisposable
     /// finished. The first end wins; later calls do nothing.
     /// </summary>
     /// <param name="error">Why the producer failed, or null when it finished.</param>
-    public void Complete(Exception? error = null) => CompleteCore(error, _inlineConsumer);
+    public void Complete(Exception? error = null) => CompleteCore(error, inline: false);
 
     /// <summary><see cref="Complete"/>, waking a waiting consumer on this thread when <paramref name="inline"/>.</summary>
     private void CompleteCore(Exception? error, bool inline)
@@ -570,24 +568,38 @@ public sealed class TokenPump<T> : IAsyncDisposable
         Debug.Assert(_error is null || _completed, "An error ends the stream.");
     }
 
+    /// <summary>
+    /// Enumerates an enumerable producer into the pump. A delta that the producer had to wait for (a paced model: its
+    /// <c>MoveNextAsync</c> did not complete at once) wakes a waiting consumer on this thread, with no thread-pool hop:
+    /// the producer has nothing else ready, and a consumer's flush that must wait hands the thread back at once. A
+    /// delta that was ready at once (a model faster than the network) wakes the consumer on the thread pool instead, so
+    /// the producer runs ahead and the consumer takes several deltas per flush.
+    /// </summary>
     private async Task PumpAsync(IAsyncEnumerable<T> items)
     {
+        bool waited = false;
         try
         {
-            await foreach (var item in items.WithCancellation(ProducerToken).ConfigureAwait(false))
+            var enumerator = items.GetAsyncEnumerator(ProducerToken);
+            await using (enumerator.ConfigureAwait(false))
             {
-                if (!TryWrite(item))
+                while (true)
                 {
-                    break;
+                    var next = enumerator.MoveNextAsync();
+                    waited = !next.IsCompleted;
+                    if (!await next.ConfigureAwait(false) || !TryWriteCore(enumerator.Current, waited))
+                    {
+                        break;
+                    }
                 }
             }
 
-            Complete();
+            CompleteCore(null, waited);
         }
 #pragma warning disable CA1031 // The producer's failure, whatever it is, belongs to the consumer.
         catch (Exception ex)
         {
-            Complete(ex);
+            CompleteCore(ex, inline: false);
         }
 #pragma warning restore CA1031
     }
