@@ -30,7 +30,7 @@ namespace OpenAiStreaming.Pump;
 /// <para>One consumer: <see cref="WaitAsync"/> and <see cref="TryRead"/> are called from one task at a time.</para>
 /// <para>
 /// Where a waiting consumer resumes: for <see cref="Start"/>, when the enumerable had to wait for the delta (a paced
-/// model), on the producer's thread, inside the write that woke it (no thread-pool hop per delta); its code runs there
+/// model) and for the first delta, on the producer's thread, inside the write that woke it (no thread-pool hop per delta); its code runs there
 /// until it awaits something that is not complete, such as a flush to a backed-up connection, and the producer
 /// continues then. A delta that was ready at once, and every write to a <see cref="Create"/> pump, wakes it on the
 /// thread pool, so a fast producer runs ahead and a loop that pushes into many pumps pays only the pump's bookkeeping
@@ -573,11 +573,13 @@ public sealed class TokenPump<T> : IAsyncDisposable
     /// <c>MoveNextAsync</c> did not complete at once) wakes a waiting consumer on this thread, with no thread-pool hop:
     /// the producer has nothing else ready, and a consumer's flush that must wait hands the thread back at once. A
     /// delta that was ready at once (a model faster than the network) wakes the consumer on the thread pool instead, so
-    /// the producer runs ahead and the consumer takes several deltas per flush.
+    /// the producer runs ahead and the consumer takes several deltas per flush; except the first, which goes out at once
+    /// whatever follows it (time to first token).
     /// </summary>
     private async Task PumpAsync(IAsyncEnumerable<T> items)
     {
         bool waited = false;
+        bool first = true;
         try
         {
             var enumerator = items.GetAsyncEnumerator(ProducerToken);
@@ -587,10 +589,12 @@ public sealed class TokenPump<T> : IAsyncDisposable
                 {
                     var next = enumerator.MoveNextAsync();
                     waited = !next.IsCompleted;
-                    if (!await next.ConfigureAwait(false) || !TryWriteCore(enumerator.Current, waited))
+                    if (!await next.ConfigureAwait(false) || !TryWriteCore(enumerator.Current, waited || first))
                     {
                         break;
                     }
+
+                    first = false;
                 }
             }
 
