@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
 # Runs every peer server under the same load and writes docs/benchmarks.md with its plots.
 #
-#   benchmarks/run.sh            the full run: 3 interleaved rounds (about 30 minutes on 2 cores)
+#   benchmarks/run.sh            the full run: 3 interleaved rounds (about 40 minutes on 2 cores)
 #   benchmarks/run.sh --quick    one round, every scenario at a fraction of the size (a few minutes; figures are rough)
 #   PEERS="ours builtin" benchmarks/run.sh    a subset of peers (the report needs builtin for its ratios)
 #   ROUNDS=5 benchmarks/run.sh   more rounds
+#   SCENARIOS="fixed memory producer" PEERS="ours builtin" benchmarks/run.sh
+#                                only some scenarios (default all: saturation streams fixed memory storm producer); the
+#                                page then shows what the results folder holds
 #
 # Each peer runs pinned to CPU 0 and the load generator to CPU 1 (when there are two), so neither steals the other's
 # core and the figures say what one core of server does. A shared machine drifts by tens of percent over minutes, so
@@ -19,6 +22,8 @@ export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
 quick=0
 [ "${1:-}" = "--quick" ] && quick=1
 peers=${PEERS:-"builtin handwritten ours fastapi"}
+scenarios=${SCENARIOS:-"saturation streams fixed memory storm producer"}
+has() { [[ " $scenarios " == *" $1 "* ]]; }
 rounds=${ROUNDS:-$([ $quick = 1 ] && echo 1 || echo 3)}
 max_steal=${MAX_STEAL:-20}
 results=${RESULTS:-$root/benchmarks/results}
@@ -50,7 +55,7 @@ start_peer() {  # start_peer IMPL INTERVAL_MS [PEER OPTIONS...]
     if curl -sf "$base/bench/stats" >/dev/null 2>&1; then
       # Warm up (JIT, connection pool) so the first measured requests do not pay for it; /bench/reset clears it.
       load warmup --concurrency 16 --requests 160 --max-tokens 4 --quiet >/dev/null
-      rm -f "$results/warmup.json" "$results/warmup.steal"
+      rm -f "$results/warmup.json" "$results/warmup.steal" "$results/warmup.cpu.json"
       return 0
     fi
     kill -0 "$pid" 2>/dev/null || break
@@ -69,15 +74,30 @@ rss_kib() { awk -v field="$1:" '$1 == field { print $2 }' "/proc/$pid/status" 2>
 # CPU time the hypervisor gave to other guests, in jiffies summed over all cores: high steal means a noisy run.
 cpu_ticks() { awk '/^cpu / { print $2+$3+$4+$5+$6+$7+$8+$9, $9 }' /proc/stat; }
 
-# load NAME ARGS...: one load-generator run against the running peer, its JSON in $results/NAME.json and the share of
-# CPU time stolen during it in $results/NAME.steal.
+# server_stats: the running peer's CPU milliseconds and thread-pool work items so far ("null null" without them).
+server_stats() {
+  curl -sf "$base/bench/stats" 2>/dev/null | $python -c 'import json,sys
+try: d = json.load(sys.stdin)
+except ValueError: d = {}
+print(json.dumps(d.get("cpu_ms")), json.dumps(d.get("thread_pool_work_items")))' || echo null null
+}
+
+# load NAME ARGS...: one load-generator run against the running peer, its JSON in $results/NAME.json, the share of
+# CPU time stolen during it in $results/NAME.steal, and the server's CPU seconds and thread-pool work items during it
+# in $results/NAME.cpu.json.
 load() {
   local name=$1; shift
+  read -r cpu0 items0 < <(server_stats)
   read -r total0 steal0 < <(cpu_ticks)
   "${client_cpu[@]}" dotnet "$out/loadgen/LoadGenerator.dll" --base-url "$base" --model synthetic --label "$name" \
     --json "$results/$name.json" --no-progress "$@" | sed 's/^/  /'
   read -r total1 steal1 < <(cpu_ticks)
+  read -r cpu1 items1 < <(server_stats)
   echo "$(( (steal1 - steal0) * 1000 / (total1 - total0 + 1) ))" >"$results/$name.steal"
+  $python -c 'import json,sys
+a, b, c, d = (json.loads(x) for x in sys.argv[1:5])
+print(json.dumps({"cpu_s": None if None in (a, b) else (b - a) / 1000, "work_items": None if None in (c, d) else d - c}))' \
+    "$cpu0" "$cpu1" "$items0" "$items1" >"$results/$name.cpu.json"
 }
 
 # stolen NAME TRY: after try TRY of run NAME, true when it lost more CPU to steal than max_steal and has been set aside
@@ -109,6 +129,7 @@ median() { dotnet "$out/loadgen/LoadGenerator.dll" median "$results" "$1" "$2"; 
 scale() { if [ $quick = 1 ]; then echo $(( ($1 + 9) / 10 )); else echo "$1"; fi; }
 
 # Saturation and TTFT overhead: an instant backend (no pacing).
+if has saturation; then
 for r in $(seq "$rounds"); do
   for impl in $peers; do
     echo "bench: round $r, $impl: saturation and TTFT"
@@ -133,11 +154,12 @@ for impl in $peers; do
   median "$impl-ttft-100" ttft_ms.p50 >/dev/null
 done
 [[ " $peers " == *" ours "* ]] && median ours-unmerged-saturation-64 events_per_s >/dev/null
+fi
 
 # Concurrency: streams at 20 tokens/s, ramped up until the median p99 inter-token gap leaves 50 ms + 10 ms, each step
 # on a fresh server.
-climbing=$peers
-for n in 100 200 500 1000 2000 5000 10000; do
+climbing=$(has streams && echo "$peers" || true)
+for n in 200 500 1000; do
   [ $quick = 1 ] && [ "$n" -gt 500 ] && break
   [ -z "$climbing" ] && break
   ramp=$(( n / 1000 + 1 ))
@@ -158,28 +180,58 @@ for n in 100 200 500 1000 2000 5000 10000; do
   climbing=$still
 done
 
-# Memory per open stream: streams at 1 token/s, so that no server falls behind and buffers, first a few and then many
-# open at once, each on a fresh server; the slope of the server's peak resident memory between the two.
-for impl in $peers; do
-  for n in $(scale 500) $(scale 2500); do
+# Thousands of open streams at 20 tokens/s, whatever the ramp did: 2,000 and 5,000 (a tenth with --quick), for the
+# built-in and ours (the ratio the page reports; FIXED_PEERS to change).
+fixed_peers=${FIXED_PEERS:-$(for p in $peers; do case $p in builtin|ours) echo -n "$p ";; esac; done)}
+if has fixed; then
+  for n in $(scale 2000) $(scale 5000); do
+    ramp=$(( n / 1000 + 1 ))
+    for r in $(seq "$rounds"); do
+      for impl in $fixed_peers; do
+        echo "bench: round $r, $impl: $n open streams at 20 tokens/s"
+        measure_fresh "$impl" 50 "$impl-streams-$n.r$r" --concurrency "$n" --ramp-up "$ramp" --duration $(( ramp + $(scale 10) )) \
+          --max-tokens 100 --timeout 120
+      done
+    done
+    for impl in $fixed_peers; do median "$impl-streams-$n" itl_ms.p99 >/dev/null; done
+  done
+fi
+
+# Memory per open stream: streams at 1 token/s, so that no server falls behind and buffers, first a few and then
+# 10,000 open at once (none may fail), each on a fresh server; the slope of the server's peak resident memory between
+# the two.
+for impl in $(has memory && echo "$peers" || true); do
+  for n in $(scale 500) $(scale 10000); do
     echo "bench: $impl: memory with $n open streams"
     start_peer "$impl" 1000
     base_rss=$(rss_kib VmRSS)
-    load "$impl-memory-$n" --concurrency "$n" --ramp-up $(( n / 1000 + 1 )) --duration $(( n / 1000 + 6 )) --max-tokens 8 --timeout 120 >/dev/null
+    load "$impl-memory-$n" --concurrency "$n" --ramp-up $(( n / 1000 + 1 )) --duration $(( n / 1000 + 6 )) --max-tokens 8 --timeout 120 \
+      --settle-timeout 30 >/dev/null
     echo "{\"baseline_rss_kib\": $base_rss, \"peak_rss_kib\": $(rss_kib VmHWM), \"streams\": $n}" >"$results/$impl-memory-$n.rss.json"
     stop_peer
   done
 done
 
 # Disconnect storm: every stream is aborted by the client after its first token.
-for r in $(seq "$rounds"); do
+for r in $(seq "$(has storm && echo "$rounds" || echo 0)"); do
   for impl in $peers; do
     echo "bench: round $r, $impl: disconnect storm"
     measure_fresh "$impl" 50 "$impl-storm.r$r" --concurrency "$(scale 1000)" --requests "$(scale 10000)" --max-tokens 1000 \
       --abort-after-events 1 --settle-timeout 30 --timeout 120
   done
 done
-for impl in $peers; do median "$impl-storm" cancel_ms.p99 >/dev/null; done
+has storm && for impl in $peers; do median "$impl-storm" cancel_ms.p99 >/dev/null; done
+
+# What a batched model loop pays per token: BenchmarkDotNet's BatchLoopBenchmarks (256 sequences, a quarter of whose
+# clients stopped reading), its table copied for the page.
+if has producer; then
+  echo "bench: producer-side cost of a batched model loop"
+  dotnet run -c Release --project benchmarks/OpenAiStreaming.Benchmarks -- --filter '*BatchLoopBenchmarks*' \
+    $([ $quick = 1 ] && echo --job dry || echo --job short) --exporters github --artifacts "$out/bdn" >"$out/bdn.log" 2>&1 \
+    || { echo "bench: BatchLoopBenchmarks failed:"; tail -20 "$out/bdn.log"; exit 1; }
+  cp "$out"/bdn/results/*BatchLoopBenchmarks-report-github.md "$results/producer.md"
+fi
 
 echo "bench: writing docs/benchmarks.md and its plots"
+cp benchmarks/design.md "$results/design.md"
 dotnet "$out/loadgen/LoadGenerator.dll" report "$results" docs

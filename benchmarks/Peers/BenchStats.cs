@@ -62,6 +62,8 @@ internal sealed class BenchStats(string impl)
         Cancelled = Interlocked.Read(ref _cancelled),
         RssBytes = ResidentSetBytes(),
         ManagedBytes = GC.GetTotalMemory(forceFullCollection: false),
+        ThreadPoolWorkItems = ThreadPool.CompletedWorkItemCount,
+        CpuMilliseconds = Environment.CpuUsage.TotalTime.TotalMilliseconds,
         Cancellations = [.. Volatile.Read(ref _cancellations)],
     };
 

@@ -156,6 +156,14 @@ internal sealed class BenchStatsResponse
     [JsonPropertyName("managed_bytes")]
     public long ManagedBytes { get; init; }
 
+    /// <summary>Thread-pool work items completed since the process started: per token, the hops a token costs.</summary>
+    [JsonPropertyName("thread_pool_work_items")]
+    public long ThreadPoolWorkItems { get; init; }
+
+    /// <summary>CPU time the process has used since it started, user and kernel, in milliseconds.</summary>
+    [JsonPropertyName("cpu_ms")]
+    public double CpuMilliseconds { get; init; }
+
     [JsonPropertyName("cancellations")]
     public required IReadOnlyList<CancellationRecord> Cancellations { get; init; }
 }

@@ -1,7 +1,6 @@
 using System.Diagnostics;
 using System.Runtime.CompilerServices;
 using System.Runtime.ExceptionServices;
-using System.Threading.Channels;
 
 namespace OpenAiStreaming.Pump;
 
@@ -29,6 +28,14 @@ namespace OpenAiStreaming.Pump;
 /// <see cref="Complete"/> and the error. One producer at a time per pump; any thread.
 /// </para>
 /// <para>One consumer: <see cref="WaitAsync"/> and <see cref="TryRead"/> are called from one task at a time.</para>
+/// <para>
+/// Where a waiting consumer resumes: for <see cref="Start"/>, when the enumerable had to wait for the delta (a paced
+/// model) and for the first delta, on the producer's thread, inside the write that woke it (no thread-pool hop per delta); its code runs there
+/// until it awaits something that is not complete, such as a flush to a backed-up connection, and the producer
+/// continues then. A delta that was ready at once, and every write to a <see cref="Create"/> pump, wakes it on the
+/// thread pool, so a fast producer runs ahead and a loop that pushes into many pumps pays only the pump's bookkeeping
+/// per token. Idle timeouts and cancellation wake it on the thread pool too.
+/// </para>
 /// </remarks>
 public sealed class TokenPump<T> : IAsyncDisposable
 {
@@ -82,15 +89,13 @@ public sealed class TokenPump<T> : IAsyncDisposable
     /// <summary>True once <see cref="DisposeAsync"/> has run.</summary>
     private bool _disposed;
 
-    /// <summary>Rings the bell of the pump passed as state: how a cancelled wait wakes the consumer.</summary>
-    private static readonly Action<object?> s_ring = static pump => ((TokenPump<T>)pump!)._doorbell.Writer.TryWrite(true);
+    /// <summary>Rings the bell of the pump passed as state: how a cancelled wait wakes the consumer (on the thread pool,
+    /// never inside the canceller's callback).</summary>
+    private static readonly Action<object?> s_ring = static pump => ((TokenPump<T>)pump!)._doorbell.Ring(inline: false);
 
     /// <summary>Rung (one slot, extra rings dropped) whenever the state changes; the consumer waits on it.</summary>
-    private readonly Channel<bool> _doorbell = Channel.CreateBounded<bool>(new BoundedChannelOptions(1)
-    {
-        FullMode = BoundedChannelFullMode.DropWrite,
-        SingleReader = true,
-    });
+    private readonly Doorbell _doorbell = new();
+
 
     /// <summary>Merges and sizes deltas: the caller's code, so never called under <see cref="_lock"/>.</summary>
     private readonly IDeltaMerger<T> _merger;
@@ -233,7 +238,7 @@ public sealed class TokenPump<T> : IAsyncDisposable
 
         // No task ends when a pushing loop stops, so the cancellation itself ends the stream: a loop that drops a
         // cancelled sequence leaves no consumer waiting. The registration lives and dies with _cts.
-        pump.ProducerToken.UnsafeRegister(static state => ((TokenPump<T>)state!).Complete(), pump);
+        pump.ProducerToken.UnsafeRegister(static state => ((TokenPump<T>)state!).CompleteCore(null, inline: false), pump);
         return pump;
     }
 
@@ -243,7 +248,13 @@ public sealed class TokenPump<T> : IAsyncDisposable
     /// <param name="delta">The delta; the pump owns it from now on and may merge later deltas into it.</param>
     /// <returns>False when the stream is over (completed, cancelled or past its byte limit): stop producing; the
     /// consumer learns the end from the pump.</returns>
-    public bool TryWrite(T delta)
+    public bool TryWrite(T delta) => TryWriteCore(delta, inline: false);
+
+    /// <summary>
+    /// <see cref="TryWrite"/>; when <paramref name="inline"/>, a waiting consumer runs on this thread before it returns
+    /// (see <see cref="PumpAsync"/> for when the pump's own producer asks for that).
+    /// </summary>
+    private bool TryWriteCore(T delta, bool inline)
     {
         // Sized before the lock: the delta is still the producer's alone. It is never sized again (see _queue).
         long size = _merger.GetSize(delta);
@@ -290,7 +301,8 @@ public sealed class TokenPump<T> : IAsyncDisposable
             MergeIntoTail(pending!, delta, size);
         }
 
-        _doorbell.Writer.TryWrite(true);
+        // An overflow ends the stream for the consumer, which then cancels and disposes: never on the producer's thread.
+        _doorbell.Ring(inline && !overflowed);
         return !overflowed;
     }
 
@@ -317,7 +329,7 @@ public sealed class TokenPump<T> : IAsyncDisposable
                 AssertInvariants();
             }
 
-            _doorbell.Writer.TryWrite(true);
+            _doorbell.Ring(inline: false);
             throw;
         }
 
@@ -353,7 +365,10 @@ public sealed class TokenPump<T> : IAsyncDisposable
     /// finished. The first end wins; later calls do nothing.
     /// </summary>
     /// <param name="error">Why the producer failed, or null when it finished.</param>
-    public void Complete(Exception? error = null)
+    public void Complete(Exception? error = null) => CompleteCore(error, inline: false);
+
+    /// <summary><see cref="Complete"/>, waking a waiting consumer on this thread when <paramref name="inline"/>.</summary>
+    private void CompleteCore(Exception? error, bool inline)
     {
         lock (_lock)
         {
@@ -367,7 +382,7 @@ public sealed class TokenPump<T> : IAsyncDisposable
             AssertInvariants();
         }
 
-        _doorbell.Writer.TryWrite(true);
+        _doorbell.Ring(inline);
     }
 
     /// <summary>
@@ -383,7 +398,7 @@ public sealed class TokenPump<T> : IAsyncDisposable
     public ValueTask<PumpSignal> WaitAsync(TimeSpan idleTimeout, CancellationToken cancellationToken = default)
     {
         // The common case, a delta already waiting, needs no state machine.
-        _doorbell.Reader.TryRead(out _);
+        _doorbell.Clear();
         lock (_lock)
         {
             if (HasReadable)
@@ -406,8 +421,7 @@ public sealed class TokenPump<T> : IAsyncDisposable
         long deadline = idle ? _timeProvider.GetTimestamp() + (long)(idleTimeout.TotalSeconds * _timeProvider.TimestampFrequency) : long.MaxValue;
         if (cancellationToken != _waitToken)
         {
-            // The bell is waited on without a token, so the channel reuses its one waiter instead of allocating one per
-            // wait; the consumer's token rings the bell instead (registered once, not per wait).
+            // The bell is waited on without a token; the consumer's token rings it instead (registered once, not per wait).
             _waitRegistration.Dispose();
             _waitToken = cancellationToken;
             _waitRegistration = cancellationToken.UnsafeRegister(s_ring, this);
@@ -416,7 +430,7 @@ public sealed class TokenPump<T> : IAsyncDisposable
         while (true)
         {
             // Clear the bell before looking, so a write after the look rings it again.
-            _doorbell.Reader.TryRead(out _);
+            _doorbell.Clear();
             lock (_lock)
             {
                 if (HasReadable)
@@ -451,7 +465,7 @@ public sealed class TokenPump<T> : IAsyncDisposable
                 }
             }
 
-            await _doorbell.Reader.WaitToReadAsync(CancellationToken.None).ConfigureAwait(false);
+            await _doorbell.WaitAsync().ConfigureAwait(false);
         }
     }
 
@@ -463,7 +477,7 @@ public sealed class TokenPump<T> : IAsyncDisposable
             {
                 var pump = (TokenPump<T>)state!;
                 Volatile.Write(ref pump._idleTimerDue, long.MaxValue);
-                pump._doorbell.Writer.TryWrite(true);
+                pump._doorbell.Ring(inline: false);
             },
             this, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
         Volatile.Write(ref _idleTimerDue, deadline);
@@ -554,24 +568,42 @@ public sealed class TokenPump<T> : IAsyncDisposable
         Debug.Assert(_error is null || _completed, "An error ends the stream.");
     }
 
+    /// <summary>
+    /// Enumerates an enumerable producer into the pump. A delta that the producer had to wait for (a paced model: its
+    /// <c>MoveNextAsync</c> did not complete at once) wakes a waiting consumer on this thread, with no thread-pool hop:
+    /// the producer has nothing else ready, and a consumer's flush that must wait hands the thread back at once. A
+    /// delta that was ready at once (a model faster than the network) wakes the consumer on the thread pool instead, so
+    /// the producer runs ahead and the consumer takes several deltas per flush; except the first, which goes out at once
+    /// whatever follows it (time to first token).
+    /// </summary>
     private async Task PumpAsync(IAsyncEnumerable<T> items)
     {
+        bool waited = false;
+        bool first = true;
         try
         {
-            await foreach (var item in items.WithCancellation(ProducerToken).ConfigureAwait(false))
+            var enumerator = items.GetAsyncEnumerator(ProducerToken);
+            await using (enumerator.ConfigureAwait(false))
             {
-                if (!TryWrite(item))
+                while (true)
                 {
-                    break;
+                    var next = enumerator.MoveNextAsync();
+                    waited = !next.IsCompleted;
+                    if (!await next.ConfigureAwait(false) || !TryWriteCore(enumerator.Current, waited || first))
+                    {
+                        break;
+                    }
+
+                    first = false;
                 }
             }
 
-            Complete();
+            CompleteCore(null, waited);
         }
 #pragma warning disable CA1031 // The producer's failure, whatever it is, belongs to the consumer.
         catch (Exception ex)
         {
-            Complete(ex);
+            CompleteCore(ex, inline: false);
         }
 #pragma warning restore CA1031
     }

@@ -33,7 +33,7 @@ public static class BenchmarkReport
     /// <param name="results">The results.</param>
     /// <param name="docs">The docs folder.</param>
     /// <param name="environment">The machine the results were measured on.</param>
-    /// <exception cref="InvalidOperationException">No server has a saturation result at 64 streams.</exception>
+    /// <exception cref="InvalidOperationException">No server has any result.</exception>
     public static void Write(BenchmarkResults results, string docs, ReportEnvironment environment)
     {
         ArgumentNullException.ThrowIfNull(results);
@@ -41,17 +41,25 @@ public static class BenchmarkReport
         ArgumentNullException.ThrowIfNull(environment);
         string plots = Path.Combine(docs, "benchmarks");
         Directory.CreateDirectory(plots);
-        var peers = Peers.Where(p => results.Load($"{p}-saturation-64") is not null).ToList();
+        var peers = Peers.Where(results.Has).ToList();
         if (peers.Count == 0)
         {
-            throw new InvalidOperationException($"no saturation-64 result of any server in {results.Folder}");
+            throw new InvalidOperationException($"no result of any server in {results.Folder}");
         }
 
         var md = new StringBuilder();
         Introduction(md, results, peers, environment);
+        Targets(md, results);
+        if (results.Text("design.md") is { } design)
+        {
+            // The design notes (benchmarks/design.md, copied by run.sh): prose with the figures behind the design.
+            Line(md, design.TrimEnd() + "\n");
+        }
+
         Saturation(md, results, peers, plots);
         TimeToFirstToken(md, results, peers);
         OpenStreams(md, results, peers, plots);
+        ProducerCost(md, results);
         Storm(md, results, peers);
         Reading(md);
         File.WriteAllText(Path.Combine(docs, "benchmarks.md"), md.ToString());
@@ -61,7 +69,7 @@ public static class BenchmarkReport
     {
         var (stealMedian, stealMax) = results.Steal();
         Line(md, "# Benchmarks\n");
-        Line(md, "Four servers stream the same synthetic token schedule, byte for byte (see `benchmarks/Peers/README.md`): "
+        Line(md, "The servers stream the same synthetic token schedule, byte for byte (see `benchmarks/Peers/README.md`): "
             + string.Join(", ", peers.Select(p => $"**{p}** ({s_names[p]})"))
             + ". `benchmarks/LoadGenerator` drives each in turn with the same load, and ratios are against the .NET "
             + "built-in. Each server runs pinned to CPU 0 and the load generator to CPU 1, so the figures are what one "
@@ -79,8 +87,68 @@ public static class BenchmarkReport
             + "compare the ratios, not the absolute numbers, with yours.\n");
     }
 
+    /// <summary>The ratios against the built-in that issue 17 asks for, each with its target.</summary>
+    private static void Targets(StringBuilder md, BenchmarkResults results)
+    {
+        Line(md, "## Against the built-in, at a glance\n");
+        Line(md, "| figure | ours | built-in | ours vs built-in | target | |");
+        Line(md, "|---|---:|---:|---:|---:|---|");
+        static double? P(JsonObject? r, string key) => BenchmarkResults.Number(r, key);
+        void Row(string figure, double? ours, double? builtin, double target, bool higherIsBetter, string unit)
+        {
+            bool? holds = ours is { } o && builtin is { } b && b != 0 ? (higherIsBetter ? o / b >= target : o / b <= target) : null;
+            Line(md, $"| {figure} | {Number(ours, 2)}{unit} | {Number(builtin, 2)}{unit} | {Ratio(ours, builtin)} | {(higherIsBetter ? "≥" : "≤")} {target:0.0#}× "
+                + $"| {(holds is { } h ? Verdict(h) : Missing)} |");
+        }
+
+        Row("p99 gap between tokens, 2,000 streams at 20 tokens/s", P(results.Load("ours-streams-2000"), "itl_ms.p99"),
+            P(results.Load("builtin-streams-2000"), "itl_ms.p99"), 1.0, false, " ms");
+        Row("p99 gap between tokens, 5,000 streams at 20 tokens/s", P(results.Load("ours-streams-5000"), "itl_ms.p99"),
+            P(results.Load("builtin-streams-5000"), "itl_ms.p99"), 1.0, false, " ms");
+        Row("memory per open stream (1 token/s)", results.MemoryPerStream("ours"), results.MemoryPerStream("builtin"), 1.0, false, " KiB");
+        Row("TTFT p50 overhead, 1 stream, instant backend", P(results.Load("ours-ttft-1"), "ttft_ms.p50"),
+            P(results.Load("builtin-ttft-1"), "ttft_ms.p50"), 1.0, false, " ms");
+        Row("server CPU seconds at the 500-stream step", results.CpuSeconds("ours-streams-500"), results.CpuSeconds("builtin-streams-500"), 1.0, false, " s");
+        Row("thread-pool work items per token at 500 streams", results.WorkItemsPerToken("ours-streams-500"),
+            results.WorkItemsPerToken("builtin-streams-500"), 1.0, false, string.Empty);
+        Row("saturation events/s, one chunk per token (64 streams)", P(results.Load("ours-unmerged-saturation-64"), "events_per_s"),
+            P(results.Load("builtin-saturation-64"), "events_per_s"), 1.5, true, string.Empty);
+        var many = results.Load("ours-memory-10000");
+        string failed = many is null ? Missing : ((long)(P(many, "errors") ?? 0)).ToString(CultureInfo.InvariantCulture);
+        Line(md, $"| streams failing among 10,000 open at 1 token/s | {failed} | {(results.Load("builtin-memory-10000") is { } bm ? Int(bm, "errors") : Missing)} "
+            + $"| | 0 | {(many is null ? Missing : Verdict(failed == "0"))} |");
+        Line(md, "| allocations per event (BenchmarkDotNet `EventWriteBenchmarks`, not run by this script) | 0 B | | | 0 B | |");
+        Line(md, string.Empty);
+    }
+
+    /// <summary>The BenchmarkDotNet table of <c>BatchLoopBenchmarks</c>, when the run made one.</summary>
+    private static void ProducerCost(StringBuilder md, BenchmarkResults results)
+    {
+        if (results.Text("producer.md") is not { } table)
+        {
+            return;
+        }
+
+        Line(md, "## What a batched model loop pays per token\n");
+        Line(md, "One thread steps 256 sequences, writing one token into each sequence's queue per step, while each "
+            + "sequence's response reads on the thread pool; a quarter of the clients have stopped reading, so their queues "
+            + "stay full. `TokenPumps` is the pump as `TokenStreamChatClient` uses it: the loop never runs a response's write "
+            + "(a pushing loop's pump always wakes its consumer on the thread pool), and a stalled client's tokens merge. "
+            + "The baseline is a bounded channel per sequence that drops its oldest token when full: it never waits either, "
+            + "but loses tokens. Per operation: one token of one sequence (`benchmarks/OpenAiStreaming.Benchmarks`, "
+            + "`--filter '*BatchLoopBenchmarks*' --job short`).\n");
+        int start = table.IndexOf("| Method", StringComparison.Ordinal);
+        Line(md, (start >= 0 ? table[start..] : table).TrimEnd() + "\n");
+    }
+
     private static void Saturation(StringBuilder md, BenchmarkResults results, List<string> peers, string plots)
     {
+        peers = [.. peers.Where(p => results.Load($"{p}-saturation-64") is not null)];
+        if (peers.Count == 0)
+        {
+            return;
+        }
+
         var sat = peers.ToDictionary(p => p, p => results.Load($"{p}-saturation-64")!);
         var b = sat.GetValueOrDefault("builtin");
         Line(md, "## Saturation: 64 streams of 1,000 tokens, as fast as possible\n");
@@ -151,6 +219,11 @@ public static class BenchmarkReport
 
     private static void TimeToFirstToken(StringBuilder md, BenchmarkResults results, List<string> peers)
     {
+        if (!peers.Any(p => results.Load($"{p}-ttft-1") is not null))
+        {
+            return;
+        }
+
         Line(md, "## Time to first token with an instant backend\n");
         Line(md, "The backend yields its token at once, so this is what the serving stack adds: request parsing, the first "
             + "write and flush, and the client's read.\n");
@@ -175,16 +248,22 @@ public static class BenchmarkReport
 
     private static void OpenStreams(StringBuilder md, BenchmarkResults results, List<string> peers, string plots)
     {
+        var steps = results.StreamSteps();
+        if (steps.Count == 0 && peers.All(p => results.MemoryPerStream(p) is null))
+        {
+            return;
+        }
+
         Line(md, "## Open streams at 20 tokens/s each\n");
-        Line(md, "Every stream gets a token every 50 ms; the load ramps from 100 to 10,000 open streams (each step opens its "
-            + $"streams over a second per thousand, then holds them for 10 s). A step passes while the median round's p99 gap "
+        Line(md, "Every stream gets a token every 50 ms; the load ramps from 200 to 1,000 open streams (each step opens its "
+            + $"streams over a second per thousand, then holds them for 10 s), and the built-in and ours then run 2,000 and "
+            + $"5,000 open streams whatever their ramp did. A step passes while the median round's p99 gap "
             + $"between tokens stays within {GapLimitMs:0} ms (the interval + 10 ms); a server's ramp stops at its first step "
             + "that fails. Cells give that p99 and, in brackets, the rounds' smallest and largest; every step runs on a freshly "
             + "started server. Memory per open stream is measured apart, with streams at 1 token/s so that no server falls "
-            + "behind and buffers: the slope of the server's peak resident memory between "
+            + "behind and buffers (none may fail): the slope of the server's peak resident memory between "
             + string.Join(" and ", results.MemorySteps(peers[0]).Select(n => n.ToString("N0", CultureInfo.InvariantCulture)))
             + " open streams, each count on a fresh server (so the growth any fresh process pays cancels out).\n");
-        var steps = results.StreamSteps();
         Line(md, "| server | largest passing count | " + string.Join(" | ", steps.Select(n => $"p99 gap at {n.ToString("N0", CultureInfo.InvariantCulture)}")) + " | KiB per open stream |");
         Line(md, "|---|---:|" + string.Concat(Enumerable.Repeat("---:|", steps.Count + 1)));
         foreach (string p in peers)
@@ -214,6 +293,20 @@ public static class BenchmarkReport
         }
 
         Line(md, string.Empty);
+        if (steps.Any(n => peers.Any(p => results.CpuSeconds($"{p}-streams-{n}") is not null)))
+        {
+            Line(md, "The server's CPU seconds during each step's median round and, in brackets, the thread-pool work items it ran per token delivered:\n");
+            Line(md, "| server | " + string.Join(" | ", steps.Select(n => $"{n.ToString("N0", CultureInfo.InvariantCulture)} streams")) + " |");
+            Line(md, "|---|" + string.Concat(Enumerable.Repeat("---:|", steps.Count)));
+            foreach (string p in peers)
+            {
+                Line(md, $"| {p} | " + string.Join(" | ", steps.Select(n => results.CpuSeconds($"{p}-streams-{n}") is { } cpu
+                    ? $"{Number(cpu, 2)} s ({Number(results.WorkItemsPerToken($"{p}-streams-{n}"), 2)})" : Missing)) + " |");
+            }
+
+            Line(md, string.Empty);
+        }
+
         int step = steps.Where(n => peers.All(p => results.Load($"{p}-streams-{n}") is not null)).DefaultIfEmpty().Max();
         if (step > 0)
         {
@@ -224,6 +317,11 @@ public static class BenchmarkReport
 
     private static void Storm(StringBuilder md, BenchmarkResults results, List<string> peers)
     {
+        if (!peers.Any(p => results.Load($"{p}-storm") is not null))
+        {
+            return;
+        }
+
         Line(md, "## Disconnect storm\n");
         Line(md, "Streams at 20 tokens/s, each aborted by the client right after its first token. Cancellation latency is the "
             + "time from the client's abort to the moment the server's token loop stopped (both read the same monotonic "
@@ -256,10 +354,11 @@ public static class BenchmarkReport
         Line(md, "- Gaps are measured by the client between successive content events, so they include the client's own "
             + "scheduling; the same client measures every server.");
         Line(md, "- At 20 tokens/s the cost is one timer wake-up, one write and one flush per token on every server, so a few "
-            + "hundred streams bring one core near its limit whatever the stack. There OpenAiStreaming pays one thread-pool "
-            + "hop per token more than the others: the pump hands each token from the model's task to the response's task, "
-            + "so that a model loop never runs an HTTP write itself (a batch loop serving 256 sequences would otherwise do "
-            + "256 writes per step). That hop is what separates it from the built-in at the step where both fail.");
+            + "hundred streams bring one core near its limit whatever the stack. OpenAiStreaming's pump hands a token from "
+            + "an enumerated model (its own task per stream) to the response on the model's thread when the response is "
+            + "already waiting, so it pays the same one thread-pool work item per token as the built-in; a flush that must "
+            + "wait gives the thread back to the model at once. A pushing model loop (one thread for a batch) never runs a "
+            + "response's write: its pumps wake their responses on the thread pool (see the batched-loop table).");
         Line(md, "- The raw results (one JSON per run and round, in the load generator's format, and `NAME.json` for the median "
             + "round) are in `benchmarks/results/` after a run.");
     }

@@ -76,7 +76,35 @@ public sealed partial class BenchmarkResults
     /// <summary>How many rounds the first peer's saturation at 64 streams ran: the number of rounds of the whole run.</summary>
     /// <param name="peer">The peer.</param>
     /// <returns>The count.</returns>
-    public int Rounds(string peer) => FileNames().Count(f => RoundFile().Match(f) is { Success: true } m && m.Groups[1].Value == $"{peer}-saturation-64");
+    public int Rounds(string peer) =>
+        FileNames().Select(f => RoundNumber().Match(f)).Where(m => m.Success && m.Groups[1].Value.StartsWith(peer + "-", StringComparison.Ordinal))
+            .Select(m => Int(m.Groups[2].Value)).DefaultIfEmpty().Max();
+
+    /// <summary>Whether <paramref name="peer"/> has any median result in the folder.</summary>
+    /// <param name="peer">The peer.</param>
+    /// <returns>True when some <c>PEER-….json</c> is there.</returns>
+    public bool Has(string peer) =>
+        FileNames().Any(f => f.StartsWith(peer + "-", StringComparison.Ordinal) && f.EndsWith(".json", StringComparison.Ordinal) && !RoundFile().IsMatch(f));
+
+    /// <summary>The server's CPU seconds during a run (<c>NAME.cpu.json</c>), or null when not measured.</summary>
+    /// <param name="name">The run's name.</param>
+    /// <returns>The seconds.</returns>
+    public double? CpuSeconds(string name) => Number(Load(name + ".cpu"), "cpu_s");
+
+    /// <summary>Thread-pool work items the server ran per token delivered during a run, or null when not measured.</summary>
+    /// <param name="name">The run's name.</param>
+    /// <returns>Work items per token.</returns>
+    public double? WorkItemsPerToken(string name) =>
+        Number(Load(name + ".cpu"), "work_items") is { } items && Number(Load(name), "tokens") is { } tokens && tokens > 0 ? items / tokens : null;
+
+    /// <summary>The text of <c>NAME</c> in the folder (a table another tool wrote), or null when there is none.</summary>
+    /// <param name="fileName">The file's name.</param>
+    /// <returns>The text.</returns>
+    public string? Text(string fileName)
+    {
+        string path = Path.Combine(Folder, fileName);
+        return File.Exists(path) ? File.ReadAllText(path) : null;
+    }
 
     /// <summary>Runs that were set aside for CPU steal and run again.</summary>
     /// <returns>The count.</returns>
@@ -128,6 +156,9 @@ public sealed partial class BenchmarkResults
 
     [GeneratedRegex(@"^(.+)\.r\d+\.json$")]
     private static partial Regex RoundFile();
+
+    [GeneratedRegex(@"^(.+)\.r(\d+)\.json$")]
+    private static partial Regex RoundNumber();
 
     [GeneratedRegex(@"\.stolen\d+\.json$")]
     private static partial Regex StolenFile();

@@ -13,7 +13,7 @@ public static class RoundMedian
 {
     /// <summary>
     /// Copies the round with the median <paramref name="key"/> (the upper one of an even count; a round without the
-    /// figure counts as infinitely bad) to <c>NAME.json</c>, with its <c>.rss.json</c> and <c>.steal</c> files, and
+    /// figure counts as infinitely bad) to <c>NAME.json</c>, with its <c>.rss.json</c>, <c>.steal</c> and <c>.cpu.json</c> files, and
     /// writes every round's value to <c>NAME.rounds.json</c>.
     /// </summary>
     /// <param name="folder">The results folder.</param>
@@ -41,7 +41,7 @@ public static class RoundMedian
         var chosen = rounds[rounds.Count / 2];
         string stem = Path.Combine(folder, $"{name}.r{chosen.Round}");
         File.Copy(stem + ".json", Path.Combine(folder, name + ".json"), overwrite: true);
-        foreach (string extra in (string[])[".rss.json", ".steal"])
+        foreach (string extra in (string[])[".rss.json", ".steal", ".cpu.json"])
         {
             if (File.Exists(stem + extra))
             {

@@ -55,7 +55,7 @@ public sealed class BenchmarkReportTests : IDisposable
     {
         string page = WritePage();
 
-        Assert.StartsWith("# Benchmarks\n\nFour servers stream", page, StringComparison.Ordinal);
+        Assert.StartsWith("# Benchmarks\n\nThe servers stream", page, StringComparison.Ordinal);
         Assert.Contains("| builtin | 100,000 |  | 1.00× | 100,000 | 1.00× | 1.00 | 0.050 | 0 |\n", page, StringComparison.Ordinal);
         Assert.Contains("| ours | 500,000 | 400,000–600,000 | 5.00× | 50,000 | 0.50× | 10.00 | 0.050 | 0 |\n", page, StringComparison.Ordinal);
         Assert.Contains("| ours, one chunk per token (`MaxQueuedDeltas` 10⁶) | 150,000 |  | 1.50× |", page, StringComparison.Ordinal);
@@ -113,7 +113,58 @@ public sealed class BenchmarkReportTests : IDisposable
     }
 
     [Fact]
-    public void Write_NoSaturationResult_Throws()
+    public void Write_ThousandsOfStreamsCpuAndTenThousand_TargetsTable()
+    {
+        foreach (string peer in (string[])["builtin", "ours"])
+        {
+            _results.Run($"{peer}-streams-2000", tokens: 10_000, itl: ResultsFolder.Ms(50, peer == "ours" ? 90 : 100));
+            _results.Write($"{peer}-streams-200.cpu.json", $$"""{"cpu_s": {{(peer == "ours" ? 3 : 4)}}, "work_items": {{(peer == "ours" ? 1000 : 2000)}}}""");
+            _results.Run($"{peer}-memory-10000", tokens: 80_000);
+        }
+
+        string page = WritePage();
+
+        Assert.Contains("| p99 gap between tokens, 2,000 streams at 20 tokens/s | 90.00 ms | 100.00 ms | 0.90× | ≤ 1.0× | **holds** |\n", page, StringComparison.Ordinal);
+        Assert.Contains("| TTFT p50 overhead, 1 stream, instant backend | 0.30 ms | 0.25 ms | 1.20× | ≤ 1.0× | **misses** |\n", page, StringComparison.Ordinal);
+        Assert.Contains("| saturation events/s, one chunk per token (64 streams) | 150,000 | 100,000 | 1.50× | ≥ 1.5× | **holds** |\n", page, StringComparison.Ordinal);
+        Assert.Contains("| streams failing among 10,000 open at 1 token/s | 0 | 0 | | 0 | **holds** |\n", page, StringComparison.Ordinal);
+        Assert.Contains("| ours | – | 3.00 s (1.00) | – |\n", page, StringComparison.Ordinal);
+        Assert.Contains("| p99 gap at 2,000 |", page, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Write_ProducerTableAndDesignNotes_Included()
+    {
+        _results.Write("producer.md", "```\nBenchmarkDotNet header\n```\n\n| Method | Mean |\n|--- |---:|\n| TokenPumps | 90.0 ns |\n");
+        _results.Write("design.md", "## Design\n\nWhy the pump hands off inline.\n");
+
+        string page = WritePage();
+
+        Assert.Contains("## What a batched model loop pays per token\n", page, StringComparison.Ordinal);
+        Assert.Contains("| Method | Mean |\n|--- |---:|\n| TokenPumps | 90.0 ns |\n", page, StringComparison.Ordinal);
+        Assert.DoesNotContain("BenchmarkDotNet header", page, StringComparison.Ordinal);
+        Assert.Contains("## Design\n\nWhy the pump hands off inline.\n", page, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Write_OnlySomeScenarios_OnlyTheirSections()
+    {
+        using var some = new ResultsFolder();
+        some.Run("ours-streams-2000", itl: ResultsFolder.Ms(50, 55));
+        some.Run("builtin-streams-2000", itl: ResultsFolder.Ms(50, 55));
+
+        BenchmarkReport.Write(new BenchmarkResults(some.Path), _docs.Path, Machine);
+        string page = File.ReadAllText(_docs.File("benchmarks.md"));
+
+        Assert.Contains("| p99 gap between tokens, 2,000 streams at 20 tokens/s | 55.00 ms | 55.00 ms | 1.00× | ≤ 1.0× | **holds** |\n", page, StringComparison.Ordinal);
+        Assert.Contains("## Open streams at 20 tokens/s each", page, StringComparison.Ordinal);
+        Assert.DoesNotContain("## Saturation", page, StringComparison.Ordinal);
+        Assert.DoesNotContain("## Time to first token", page, StringComparison.Ordinal);
+        Assert.DoesNotContain("## Disconnect storm", page, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Write_NoResult_Throws()
     {
         using var empty = new ResultsFolder();
 

@@ -1,0 +1,150 @@
+namespace OpenAiStreaming.Pump.Tests;
+
+/// <summary>
+/// Which thread a waiting consumer resumes on: an enumerable producer's own (no thread-pool hop per delta), never a
+/// pushing loop's, and a consumer that then waits on a slow write never holds the producer.
+/// </summary>
+public class TokenPumpHandOffTests
+{
+    private static readonly TimeSpan WaitLimit = TimeSpan.FromSeconds(10);
+
+    [Fact]
+    public async Task TryWrite_StartedPumpConsumerWaiting_ConsumerRunsOnProducerThreadBeforeWriteReturns()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        var (reached, gate) = (NewSignal(), new TaskCompletionSource());
+        int producerThread = 0;
+        await using var pump = TokenPump<int>.Start(_ => GatedItem(reached, gate.Task, 7, id => producerThread = id), Int32Merger.Instance, cancellationToken: ct);
+        await reached.Task.WaitAsync(WaitLimit, ct);
+        var consumer = WaitThenReadAsync(pump, ct);
+        Assert.False(consumer.IsCompleted);
+
+        // The producer resumes on this thread (the gate runs its continuation inline), writes, and the waiting consumer
+        // runs there too: it has read the delta before SetResult returns.
+        gate.SetResult();
+
+        Assert.True(consumer.IsCompleted);
+        var (item, consumerThread) = await consumer;
+        Assert.Equal(7, item);
+        Assert.Equal(producerThread, consumerThread);
+        Assert.Equal(Environment.CurrentManagedThreadId, consumerThread);
+    }
+
+    [Fact]
+    public async Task TryWrite_PushPumpConsumerWaiting_ConsumerResumesOffTheLoopThread()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        await using var pump = TokenPump<int>.Create(Int32Merger.Instance, cancellationToken: ct);
+        var consumer = WaitThenReadAsync(pump, ct);
+        Assert.False(consumer.IsCompleted);
+
+        // The loop is a dedicated thread (not one the thread pool could lend to the consumer afterwards).
+        bool written = false;
+        int loopThread = 0;
+        var loop = new Thread(() =>
+        {
+            loopThread = Environment.CurrentManagedThreadId;
+            written = pump.TryWrite(7);
+        });
+        loop.Start();
+        Assert.True(loop.Join(WaitLimit));
+        Assert.True(written);
+
+        var (item, consumerThread) = await consumer.WaitAsync(WaitLimit, ct);
+        Assert.Equal(7, item);
+        Assert.NotEqual(loopThread, consumerThread);
+    }
+
+    [Fact]
+    public async Task TryWrite_StartedPumpConsumerStuckInWrite_ProducerFinishesWithoutIt()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        var (reached, gate, flush) = (NewSignal(), new TaskCompletionSource(), new TaskCompletionSource());
+        await using var pump = TokenPump<int>.Start(_ => GatedItems(reached, gate.Task, 100), Int32Merger.Instance, cancellationToken: ct);
+        await reached.Task.WaitAsync(WaitLimit, ct);
+        var consumer = ConsumeWithSlowFirstFlushAsync(pump, flush.Task, ct);
+
+        // The consumer takes the first delta on the producer's thread, then waits on a flush that does not complete:
+        // the producer gets its thread back and writes the other 99 without it.
+        gate.SetResult();
+        await pump.Completion.WaitAsync(WaitLimit, ct);
+        Assert.False(consumer.IsCompleted);
+
+        flush.SetResult();
+        Assert.Equal(Enumerable.Range(1, 100).Sum(), await consumer.WaitAsync(WaitLimit, ct));
+    }
+
+    [Fact]
+    public async Task Complete_StartedPumpConsumerWaiting_EndSeenOnProducerThread()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        var (reached, gate) = (NewSignal(), new TaskCompletionSource());
+        await using var pump = TokenPump<int>.Start(_ => GatedItems(reached, gate.Task, 0), Int32Merger.Instance, cancellationToken: ct);
+        await reached.Task.WaitAsync(WaitLimit, ct);
+        var end = WaitSignalOnThreadAsync(pump, ct);
+        Assert.False(end.IsCompleted);
+
+        gate.SetResult();
+
+        Assert.True(end.IsCompleted);
+        Assert.Equal((PumpSignal.Completed, Environment.CurrentManagedThreadId), await end);
+    }
+
+    /// <summary>Completes its continuations on the thread pool, so that the test's own awaits never run a producer.</summary>
+    private static TaskCompletionSource NewSignal() => new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    /// <summary>Signals <paramref name="reached"/>, then waits for <paramref name="gate"/>, whose setter resumes it inline.</summary>
+    private static async IAsyncEnumerable<int> GatedItem(TaskCompletionSource reached, Task gate, int item, Action<int> onYield)
+    {
+        reached.SetResult();
+        await gate.ConfigureAwait(false);
+        onYield(Environment.CurrentManagedThreadId);
+        yield return item;
+    }
+
+    private static async IAsyncEnumerable<int> GatedItems(TaskCompletionSource reached, Task gate, int count)
+    {
+        reached.SetResult();
+        await gate.ConfigureAwait(false);
+        for (int i = 1; i <= count; i++)
+        {
+            yield return i;
+        }
+    }
+
+    private static async Task<(int Item, int Thread)> WaitThenReadAsync(TokenPump<int> pump, CancellationToken ct)
+    {
+        Assert.Equal(PumpSignal.Data, await pump.WaitAsync(Timeout.InfiniteTimeSpan, ct).ConfigureAwait(false));
+        int thread = Environment.CurrentManagedThreadId;
+        Assert.True(pump.TryRead(out int item));
+        return (item, thread);
+    }
+
+    private static async Task<(PumpSignal Signal, int Thread)> WaitSignalOnThreadAsync(TokenPump<int> pump, CancellationToken ct)
+    {
+        var signal = await pump.WaitAsync(Timeout.InfiniteTimeSpan, ct).ConfigureAwait(false);
+        return (signal, Environment.CurrentManagedThreadId);
+    }
+
+    /// <summary>Reads everything, summing it, and waits on <paramref name="flush"/> after the first read, as a slow write would.</summary>
+    private static async Task<int> ConsumeWithSlowFirstFlushAsync(TokenPump<int> pump, Task flush, CancellationToken ct)
+    {
+        int sum = 0;
+        bool flushed = false;
+        while (await pump.WaitAsync(Timeout.InfiniteTimeSpan, ct).ConfigureAwait(false) != PumpSignal.Completed)
+        {
+            while (pump.TryRead(out int item))
+            {
+                sum += item;
+            }
+
+            if (!flushed)
+            {
+                flushed = true;
+                await flush.ConfigureAwait(false);
+            }
+        }
+
+        return sum;
+    }
+}
