@@ -419,6 +419,12 @@ internal sealed class ResponsesEndpoints(
             responsesMetrics.Replayed(ModelOf(stored), replayed);
         }
 
+        if (!ended && failure is null)
+        {
+            // The reader asked to start after the last event of a finished response: nothing is missing.
+            ended = await IsFinishedAsync(stored.Id, aborted).ConfigureAwait(false);
+        }
+
         if (ended)
         {
             await sink.FlushAsync(null, aborted).ConfigureAwait(false);
@@ -439,6 +445,18 @@ internal sealed class ResponsesEndpoints(
         finally
         {
             context.Abort();
+        }
+    }
+
+    private async Task<bool> IsFinishedAsync(string id, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await store.GetAsync(id, cancellationToken).ConfigureAwait(false) is { IsFinished: true };
+        }
+        catch (ResponseStoreUnavailableException)
+        {
+            return false;
         }
     }
 
