@@ -49,6 +49,9 @@ internal sealed class ResponsesEncoder : ICompletionEncoder
 
     public bool HasStarted { get; private set; }
 
+    /// <summary>The error of a failure before the stream started (a status for HTTP, an error event for WebSocket mode).</summary>
+    public OpenAiError? Failure { get; private set; }
+
     /// <summary>True once an event that ends the response was written (or, for a whole answer, the answer).</summary>
     public bool HasEnded { get; private set; }
 
@@ -167,6 +170,7 @@ internal sealed class ResponsesEncoder : ICompletionEncoder
     public async Task WriteFailureAsync(HttpResponse response, CompletionEnd end)
     {
         var error = ToError(end);
+        Failure = error;
         if (!_response.Request.Background)
         {
             _response.Status = ResponseStatus.Failed;

@@ -14,6 +14,7 @@ internal static class ResponsesEndpointRouteBuilderExtensions
         ResponsesEndpoints Handlers(HttpContext context) => handlers ??= context.RequestServices.GetRequiredService<ResponsesEndpoints>();
 
         group.MapMethods("/responses", [HttpMethods.Post], context => Handlers(context).CreateAsync(context));
+        group.MapMethods("/responses", [HttpMethods.Get], context => Handlers(context).WebSocketAsync(context));
         group.Map("/responses", context => OpenAiEndpoints.MethodNotAllowedAsync(context, HttpMethods.Post)).WithOrder(1);
         group.MapMethods("/responses/{id}", [HttpMethods.Get], context => Handlers(context).GetAsync(context));
         group.MapMethods("/responses/{id}", [HttpMethods.Delete], context => Handlers(context).DeleteAsync(context));

@@ -1,7 +1,9 @@
 using System.Buffers;
 using System.Globalization;
+using System.Net.WebSockets;
 using System.Security.Cryptography;
 using System.Text.Json;
+using System.Threading.Channels;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.AI;
 using OpenAiStreaming.AspNetCore.Protocol;
@@ -79,6 +81,107 @@ internal sealed class ResponsesEndpoints(
         var requestMetrics = metrics.StartRequest(request.Model, Operation, arrival, TimeProvider);
         await new CompletionLifecycle(context, validated, client, encoder, requestMetrics, environment).RunAsync().ConfigureAwait(false);
         if (request.Store && response.Status is not (ResponseStatus.Queued or ResponseStatus.InProgress))
+        {
+            await TrySaveAsync(response).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>WebSocket mode: <c>GET /v1/responses</c> upgraded to a WebSocket (see <see cref="ResponsesWebSocketHandler"/>).</summary>
+    public async Task WebSocketAsync(HttpContext context)
+    {
+        if (!apiKeys.IsAuthorized(context.Request))
+        {
+            await Unauthorized().WriteAsync(context.Response).ConfigureAwait(false);
+            return;
+        }
+
+        var keepAlive = _options.HeartbeatInterval > TimeSpan.Zero ? _options.HeartbeatInterval : TimeSpan.FromSeconds(15);
+        using var socket = await ResponsesWebSocketHandler.AcceptAsync(context, keepAlive).ConfigureAwait(false);
+        if (socket is null)
+        {
+            await OpenAiEndpoints.MethodNotAllowedAsync(context, HttpMethods.Post).ConfigureAwait(false);
+            return;
+        }
+
+        // The socket closing (or the connection dropping) cancels the response it runs.
+        using var connection = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted);
+        var messages = Channel.CreateUnbounded<byte[]>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
+        var receiving = Task.Run(async () =>
+        {
+            await ResponsesWebSocketHandler.ReceiveAsync(socket, messages.Writer, _options.MaxRequestBodySize, connection.Token).ConfigureAwait(false);
+            await connection.CancelAsync().ConfigureAwait(false);
+        }, CancellationToken.None);
+
+        await foreach (var message in messages.Reader.ReadAllAsync(CancellationToken.None).ConfigureAwait(false))
+        {
+            if (connection.IsCancellationRequested)
+            {
+                break;
+            }
+
+            try
+            {
+                await ServeWebSocketMessageAsync(socket, message, connection.Token).ConfigureAwait(false);
+            }
+            catch (Exception ex) when (ex is WebSocketException or OperationCanceledException)
+            {
+                break;
+            }
+        }
+
+        await receiving.ConfigureAwait(false);
+        if (socket.State is WebSocketState.CloseReceived or WebSocketState.Open)
+        {
+            try
+            {
+                await socket.CloseOutputAsync(WebSocketCloseStatus.NormalClosure, null, CancellationToken.None).ConfigureAwait(false);
+            }
+            catch (WebSocketException)
+            {
+                // The client is gone without the closing handshake.
+            }
+        }
+    }
+
+    private async Task ServeWebSocketMessageAsync(WebSocket socket, byte[] message, CancellationToken cancellationToken)
+    {
+        long arrival = TimeProvider.GetTimestamp();
+        var (body, error) = ResponsesWebSocketHandler.Parse(message);
+        ResponseRequest? request = null;
+        if (error is null)
+        {
+            (request, error) = ResponseRequestValidator.Validate(body!);
+        }
+
+        if (error is null && request!.Background)
+        {
+            error = OpenAiError.BadRequest("Background responses are created with POST /v1/responses, not in WebSocket mode.", "background", "unsupported_parameter");
+        }
+
+        ((ResponseObject Response, IChatClient Client, ValidatedRequest Request)? Prepared, OpenAiError? Error) prepared = default;
+        if (error is null)
+        {
+            prepared = await PrepareAsync(request!, cancellationToken).ConfigureAwait(false);
+            error = prepared.Error;
+        }
+
+        if (error is not null)
+        {
+            await ResponsesWebSocketHandler.SendErrorAsync(socket, error, cancellationToken).ConfigureAwait(false);
+            return;
+        }
+
+        var (response, client, validated) = prepared.Prepared!.Value;
+        var encoder = new ResponsesEncoder(response, new WebSocketResponseEventSink(socket), _options);
+        var detached = new DefaultHttpContext { RequestAborted = cancellationToken };
+        var requestMetrics = metrics.StartRequest(validated.Model, Operation, arrival, TimeProvider);
+        await new CompletionLifecycle(detached, validated with { Stream = true }, client, encoder, requestMetrics, environment).RunAsync().ConfigureAwait(false);
+        if (!encoder.HasStarted && encoder.Failure is { } failure)
+        {
+            await ResponsesWebSocketHandler.SendErrorAsync(socket, failure, cancellationToken).ConfigureAwait(false);
+        }
+
+        if (request!.Store && response.Status is not (ResponseStatus.Queued or ResponseStatus.InProgress))
         {
             await TrySaveAsync(response).ConfigureAwait(false);
         }
