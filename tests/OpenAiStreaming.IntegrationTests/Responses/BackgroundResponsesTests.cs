@@ -218,10 +218,12 @@ public sealed class BackgroundResponsesTests
         string id = await CreateBackgroundAsync(app);
         using var reader = await app.Client.SendAsync(new HttpRequestMessage(HttpMethod.Get, $"v1/responses/{id}?stream=true"), HttpCompletionOption.ResponseHeadersRead, Ct);
         var events = new List<ResponseStreamEvent>();
-        await ResponseStream.ReadAsync(reader, events, 5);
+        var fifth = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var reading = Record.ExceptionAsync(() => ResponseStream.ReadAsync(reader, events, int.MaxValue, n => { if (n == 5) fifth.TrySetResult(); }));
+        await fifth.Task.WaitAsync(TimeSpan.FromSeconds(10), Ct);
 
         using var deleted = await app.Client.DeleteAsync($"v1/responses/{id}", Ct);
-        var failure = await Record.ExceptionAsync(() => ResponseStream.ReadAsync(reader, events, int.MaxValue));
+        var failure = await reading;
 
         Assert.Equal(HttpStatusCode.OK, deleted.StatusCode);
         Assert.True((await ResponseStream.JsonAsync(deleted)).GetProperty("deleted").GetBoolean());

@@ -31,7 +31,7 @@ public static class ResponseStream
     }
 
     /// <summary>Reads events into <paramref name="events"/> until <paramref name="count"/> have arrived or the stream ends.</summary>
-    public static async Task ReadAsync(HttpResponseMessage response, List<ResponseStreamEvent> events, int count)
+    public static async Task ReadAsync(HttpResponseMessage response, List<ResponseStreamEvent> events, int count, Action<int>? received = null)
     {
         var body = await response.Content.ReadAsStreamAsync(TestContext.Current.CancellationToken);
         if (count <= 0)
@@ -43,6 +43,7 @@ public static class ResponseStream
             .EnumerateAsync(TestContext.Current.CancellationToken))
         {
             events.Add(new ResponseStreamEvent(item.EventType, item.EventId, item.Data));
+            received?.Invoke(events.Count);
             if (events.Count >= count)
             {
                 return;
