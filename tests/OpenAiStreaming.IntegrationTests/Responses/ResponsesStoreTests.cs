@@ -1,4 +1,7 @@
 using System.Net;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.Extensions.DependencyInjection;
+using OpenAiStreaming.AspNetCore.Responses;
 using Microsoft.Extensions.AI;
 using OpenAiStreaming.IntegrationTests.Infrastructure;
 
@@ -103,5 +106,52 @@ public sealed class ResponsesStoreTests
 
         Assert.Equal(HttpStatusCode.MethodNotAllowed, response.StatusCode);
         Assert.Equal("method_not_allowed", (await ResponseStream.JsonAsync(response)).GetProperty("error").GetProperty("code").GetString());
+    }
+}
+
+/// <summary>A store that cannot be reached, as a shared store whose server is down.</summary>
+public sealed class UnreachableResponseStoreTests
+{
+    private static CancellationToken Ct => TestContext.Current.CancellationToken;
+
+    [Fact]
+    public async Task StoreUnreachable_NewBackgroundResponse503WithRetryAfter_ForegroundStillServed()
+    {
+        var backend = new ScriptedChatClient(["fine"], TimeSpan.Zero);
+        await using var app = await TestApp.StartAsync(
+            b =>
+            {
+                b.Services.AddSingleton<IResponseStore, UnreachableStore>();
+                b.Services.AddOpenAiStreaming().AddChatModel("test-model", _ => backend);
+            },
+            a => a.MapOpenAiStreaming());
+
+        using var background = await app.Client.SendAsync(ResponseStream.Create(ResponseStream.Body(stream: false, background: true)), Ct);
+        using var get = await app.Client.GetAsync("v1/responses/resp_any", Ct);
+        using var foreground = await app.Client.SendAsync(ResponseStream.Create(ResponseStream.Body(stream: false)), Ct);
+
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, background.StatusCode);
+        Assert.Equal("1", background.Headers.RetryAfter?.ToString());
+        Assert.Equal("store_unavailable", (await ResponseStream.JsonAsync(background)).GetProperty("error").GetProperty("code").GetString());
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, get.StatusCode);
+        Assert.Equal(HttpStatusCode.OK, foreground.StatusCode);
+        Assert.Equal("completed", (await ResponseStream.JsonAsync(foreground)).GetProperty("status").GetString());
+    }
+
+    private sealed class UnreachableStore : IResponseStore
+    {
+        private static ResponseStoreUnavailableException Down() => new("connection refused");
+
+        public ValueTask<IResponseEventWriter> StartAsync(StoredResponse response, CancellationToken cancellationToken) => throw Down();
+
+        public ValueTask SaveAsync(StoredResponse response, CancellationToken cancellationToken) => throw Down();
+
+        public ValueTask<StoredResponse?> GetAsync(string id, CancellationToken cancellationToken) => throw Down();
+
+        public ValueTask<bool> DeleteAsync(string id, CancellationToken cancellationToken) => throw Down();
+
+        public ValueTask<bool> RequestCancelAsync(string id, CancellationToken cancellationToken) => throw Down();
+
+        public IAsyncEnumerable<ResponseEvent> ReadEventsAsync(string id, long startingAfter, CancellationToken cancellationToken) => throw Down();
     }
 }
