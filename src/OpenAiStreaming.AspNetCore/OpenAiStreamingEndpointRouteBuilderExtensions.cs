@@ -2,6 +2,7 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection;
 using OpenAiStreaming.AspNetCore;
+using OpenAiStreaming.AspNetCore.Responses;
 
 namespace Microsoft.AspNetCore.Builder;
 
@@ -10,7 +11,9 @@ public static class OpenAiStreamingEndpointRouteBuilderExtensions
 {
     /// <summary>
     /// Maps <c>POST {prefix}/chat/completions</c>, <c>POST {prefix}/completions</c>, <c>GET {prefix}/models</c> and
-    /// <c>GET {prefix}/models/{model}</c> for the models registered with <c>AddOpenAiStreaming().AddChatModel(...)</c>.
+    /// <c>GET {prefix}/models/{model}</c> for the models registered with <c>AddOpenAiStreaming().AddChatModel(...)</c>,
+    /// and the Responses API: <c>POST {prefix}/responses</c>, <c>GET</c> and <c>DELETE {prefix}/responses/{id}</c>,
+    /// <c>POST {prefix}/responses/{id}/cancel</c>.
     /// Other methods on these paths get 405 in OpenAI's error shape.
     /// </summary>
     /// <param name="endpoints">The route builder.</param>
@@ -35,6 +38,7 @@ public static class OpenAiStreamingEndpointRouteBuilderExtensions
         MapWithMethod(group, "/completions", HttpMethods.Post, context => Handlers(context).CompletionsAsync(context));
         MapWithMethod(group, "/models", HttpMethods.Get, context => Handlers(context).ListModelsAsync(context));
         MapWithMethod(group, "/models/{model}", HttpMethods.Get, context => Handlers(context).GetModelAsync(context));
+        group.MapResponses();
         return group;
     }
 

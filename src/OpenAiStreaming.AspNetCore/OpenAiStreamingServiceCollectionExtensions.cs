@@ -4,6 +4,7 @@ using Microsoft.Extensions.Options;
 using Microsoft.Extensions.Hosting;
 using OpenAiStreaming.AspNetCore;
 using OpenAiStreaming.AspNetCore.Limits;
+using OpenAiStreaming.AspNetCore.Responses;
 using OpenAiStreaming.AspNetCore.Streaming;
 using OpenAiStreaming.Metrics;
 
@@ -68,6 +69,7 @@ public static class OpenAiStreamingServiceCollectionExtensions
             }
         });
         services.TryAddSingleton<OpenAiEndpoints>();
+        services.AddOpenAiResponses();
         return new OpenAiStreamingBuilder(services);
     }
 }
