@@ -7,7 +7,8 @@ namespace ChatServer;
 /// <summary>
 /// Composes the sample: a tiny character-level model trained at start-up on this repository's docs, served through
 /// the OpenAI-compatible endpoints of OpenAiStreaming, with a web chat page at <c>GET /</c>. Its meters are served at
-/// <c>GET /metrics</c> for Prometheus (OpenTelemetry's exporter), and exported over OTLP when <c>OTEL_EXPORTER_OTLP_ENDPOINT</c> is set.
+/// <c>GET /metrics</c> for Prometheus (OpenTelemetry's exporter), its liveness and readiness at <c>GET /health/live</c> and
+/// <c>GET /health/ready</c>, and exported over OTLP when <c>OTEL_EXPORTER_OTLP_ENDPOINT</c> is set.
 /// </summary>
 public static class ChatServerApp
 {
@@ -45,6 +46,9 @@ public static class ChatServerApp
         builder.Services.AddOpenAiStreaming()
             .AddChatModel(modelOptions.ModelId, sp => new TinyChatClient(sp.GetRequiredService<CharLanguageModel>(), modelOptions));
 
+        // GET /health/ready: 503 while draining or saturated, so a load balancer sends new work elsewhere (docs/scale-out.md).
+        builder.Services.AddHealthChecks().AddOpenAiStreamingReadiness();
+
         bool exportOtlp = !string.IsNullOrEmpty(builder.Configuration["OTEL_EXPORTER_OTLP_ENDPOINT"]);
         builder.Services.AddOpenTelemetry().WithMetrics(metrics =>
         {
@@ -70,6 +74,8 @@ public static class ChatServerApp
         app.MapOpenAiStreaming();
         app.MapChatPage();
         app.MapPrometheusScrapingEndpoint();
+        app.MapHealthChecks("/health/live", new() { Predicate = _ => false });
+        app.MapHealthChecks("/health/ready", new() { Predicate = c => c.Tags.Contains(OpenAiStreamingHealthChecksBuilderExtensions.ReadyTag) });
         return app;
     }
 }

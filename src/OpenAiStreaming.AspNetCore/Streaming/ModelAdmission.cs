@@ -20,6 +20,12 @@ internal sealed class ModelAdmission
         _maxQueued = maxQueued;
     }
 
+    /// <summary>
+    /// True when the next request would get 429: every slot taken and the queue full. A readiness check reports it, so
+    /// a load balancer sends new work elsewhere before requests are turned away.
+    /// </summary>
+    public bool IsSaturated => _slots is { CurrentCount: 0 } && Volatile.Read(ref _queued) >= _maxQueued;
+
     public AdmissionResult TryEnter()
     {
         if (_slots is null || _slots.Wait(0))
