@@ -25,6 +25,10 @@ public sealed class ReplicaRoutingTests
         await using var server = await StartProxyAsync(proxy, replicas, out var stats);
         using var statsClient = stats;
         using var client = TestApp.CreateClient(server.BaseAddress);
+        if (stats is not null)
+        {
+            await stats.WaitForAsync("UP", TimeSpan.FromSeconds(10), "r1", "r2", "r3");
+        }
 
         // Three streams through the proxy: least connections puts each on its own replica (a refused one is retried).
         var open = new List<OpenStream>();
@@ -74,6 +78,7 @@ public sealed class ReplicaRoutingTests
         {
             // HAProxy cannot retry a 429 (2.6): it learns from the readiness checks, once per second.
             await stats.WaitForAsync("DOWN", TimeSpan.FromSeconds(10), "r1", "r2");
+            await stats.WaitForAsync("UP", TimeSpan.FromSeconds(10), "r3");
         }
 
         using var client = TestApp.CreateClient(server.BaseAddress);
