@@ -1,0 +1,31 @@
+using Microsoft.Extensions.DependencyInjection;
+using OpenAiStreaming.AspNetCore.Responses;
+using OpenAiStreaming.Redis;
+
+namespace OpenAiStreaming.Redis.Tests.Infrastructure;
+
+/// <summary>
+/// What one replica has of the store: its own container and its own Redis connection, registered as an app registers it
+/// (<c>AddOpenAiStreaming().AddRedisResponseStore(...)</c>).
+/// </summary>
+public sealed class StoreReplica : IAsyncDisposable
+{
+    private readonly ServiceProvider _services;
+
+    public StoreReplica(string configuration, Action<RedisResponseStoreOptions>? configure = null)
+    {
+        var services = new ServiceCollection().AddLogging();
+        services.AddOpenAiStreaming().AddRedisResponseStore(configuration, o =>
+        {
+            o.KeyPrefix = "test:";
+            configure?.Invoke(o);
+        });
+        _services = services.BuildServiceProvider();
+        Store = _services.GetRequiredService<IResponseStore>();
+    }
+
+    public IResponseStore Store { get; }
+
+    /// <summary>Stops this replica's store without ending anything it produces: its leases stop being renewed, as after SIGKILL.</summary>
+    public ValueTask DisposeAsync() => _services.DisposeAsync();
+}
