@@ -28,10 +28,14 @@ internal sealed class RedisResponseStore : IResponseStore, IAsyncDisposable
         _logger = logger;
         var configuration = ConfigurationOptions.Parse(_options.Configuration);
 
-        // Start without Redis and reconnect by itself; while it is away, fail at once (503, error events) instead of
-        // queueing commands for seconds.
+        // Start without Redis and reconnect by itself. While it is away, commands wait in the client's backlog for a
+        // reconnect and then fail (503, error events): within 2 s unless the configuration string sets asyncTimeout.
+        // (FailFast would also fail the first subscription of a new connection, which is still connecting.)
         configuration.AbortOnConnectFail = false;
-        configuration.BacklogPolicy = BacklogPolicy.FailFast;
+        if (!_options.Configuration.Contains("asyncTimeout", StringComparison.OrdinalIgnoreCase))
+        {
+            configuration.AsyncTimeout = 2000;
+        }
         _connection = new(() => ConnectionMultiplexer.ConnectAsync(configuration));
     }
 

@@ -1,9 +1,10 @@
 using System.Diagnostics;
 using System.Text;
+using OpenAiStreaming.Testing.Hosting;
 
-namespace OpenAiStreaming.Redis.Tests.Infrastructure;
+namespace OpenAiStreaming.Testing.Processes;
 
-/// <summary>A real redis-server on a free loopback port, without persistence, that a test can kill and start again on the same port.</summary>
+/// <summary>A real redis-server (the Debian package) on a free loopback port, without persistence, that a test can kill and start again on the same port.</summary>
 public sealed class RedisServer : IAsyncDisposable
 {
     /// <summary>The redis-server binary, or null when it is not installed.</summary>
@@ -15,12 +16,14 @@ public sealed class RedisServer : IAsyncDisposable
 
     private RedisServer(int port) => Port = port;
 
+    /// <summary>The loopback port it listens on, the same after <see cref="StartAgainAsync"/>.</summary>
     public int Port { get; }
 
     /// <summary>The StackExchange.Redis configuration string.</summary>
     public string Configuration => $"127.0.0.1:{Port}";
 
-    /// <summary>Starts redis-server on a free port, skipping the test when it is not installed.</summary>
+    /// <summary>Starts redis-server on a free port, skipping the test when it is not installed (.ci/run installs it).</summary>
+    /// <returns>The running server.</returns>
     public static async Task<RedisServer> StartAsync()
     {
         Executables.SkipIfMissing(Binary, "redis-server");
@@ -30,6 +33,7 @@ public sealed class RedisServer : IAsyncDisposable
     }
 
     /// <summary>Starts the server (again) on its port and waits (bounded) until it accepts connections.</summary>
+    /// <returns>A task that completes when it listens.</returns>
     public async Task StartAgainAsync()
     {
         var start = new ProcessStartInfo(Binary!, ["--port", Port.ToString(System.Globalization.CultureInfo.InvariantCulture), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", _directory])
@@ -49,12 +53,15 @@ public sealed class RedisServer : IAsyncDisposable
     }
 
     /// <summary>SIGKILL: Redis is gone at once, with everything it held.</summary>
+    /// <returns>A task that completes when the process is gone.</returns>
     public async Task KillAsync()
     {
         _process!.Kill();
         await _process.WaitForExitAsync(TestContext.Current.CancellationToken);
     }
 
+    /// <summary>Kills the server and deletes its directory.</summary>
+    /// <returns>A task that completes when the process is gone.</returns>
     public async ValueTask DisposeAsync()
     {
         if (_process is { HasExited: false })
