@@ -2,6 +2,7 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection;
 using OpenAiStreaming.AspNetCore;
+using OpenAiStreaming.AspNetCore.Responses;
 
 namespace Microsoft.AspNetCore.Builder;
 
@@ -35,6 +36,7 @@ public static class OpenAiStreamingEndpointRouteBuilderExtensions
         MapWithMethod(group, "/completions", HttpMethods.Post, context => Handlers(context).CompletionsAsync(context));
         MapWithMethod(group, "/models", HttpMethods.Get, context => Handlers(context).ListModelsAsync(context));
         MapWithMethod(group, "/models/{model}", HttpMethods.Get, context => Handlers(context).GetModelAsync(context));
+        group.MapResponses();
         return group;
     }
 

@@ -2,6 +2,7 @@ using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 using Microsoft.Extensions.Hosting;
 using OpenAiStreaming.AspNetCore;
+using OpenAiStreaming.AspNetCore.Responses;
 using OpenAiStreaming.AspNetCore.Streaming;
 using OpenAiStreaming.Metrics;
 
@@ -58,6 +59,7 @@ public static class OpenAiStreamingServiceCollectionExtensions
             }
         });
         services.TryAddSingleton<OpenAiEndpoints>();
+        services.AddOpenAiResponses();
         return new OpenAiStreamingBuilder(services);
     }
 }
