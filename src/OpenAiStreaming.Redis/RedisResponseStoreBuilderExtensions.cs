@@ -23,6 +23,7 @@ public static class RedisResponseStoreBuilderExtensions
 
     /// <summary>
     /// Keeps responses and their events in Redis, with settings beyond the connection (lease time, polling, retention).
+    /// They bind first from the configuration section <c>OpenAiStreaming:Redis</c>; <paramref name="configure"/> runs after.
     /// </summary>
     /// <param name="builder">The builder <c>AddOpenAiStreaming()</c> returned.</param>
     /// <param name="configuration">The StackExchange.Redis configuration string, e.g. <c>localhost:6379</c>.</param>
@@ -34,6 +35,7 @@ public static class RedisResponseStoreBuilderExtensions
         ArgumentException.ThrowIfNullOrWhiteSpace(configuration);
         ArgumentNullException.ThrowIfNull(configure);
         builder.Services.AddOptions<RedisResponseStoreOptions>()
+            .BindConfiguration(RedisResponseStoreOptions.SectionName)
             .Configure(o =>
             {
                 o.Configuration = configuration;

@@ -3,6 +3,9 @@ namespace OpenAiStreaming.Redis;
 /// <summary>Settings of the Redis response store (<c>AddRedisResponseStore</c>).</summary>
 public sealed class RedisResponseStoreOptions
 {
+    /// <summary>The configuration section the options bind from: <c>OpenAiStreaming:Redis</c>.</summary>
+    public const string SectionName = "OpenAiStreaming:Redis";
+
     /// <summary>The StackExchange.Redis configuration string, e.g. <c>localhost:6379</c>. Required.</summary>
     public string Configuration { get; set; } = "";
 
