@@ -92,6 +92,39 @@ public sealed class RedisReplicaTests
         }
     }
 
+    [Fact]
+    public async Task BackgroundResponse_RedisCommandsPerOutputToken_Measured()
+    {
+        await using var redis = await RedisServer.StartAsync();
+        var replicas = await StartReplicasAsync(redis, "--TinyModel:TokenDelay=00:00:00.005");
+        try
+        {
+            using var r1 = TestApp.CreateClient(replicas[0].BaseAddress);
+            using var r2 = TestApp.CreateClient(replicas[1].BaseAddress);
+            await using var admin = await StackExchange.Redis.ConnectionMultiplexer.ConnectAsync(redis.Configuration + ",allowAdmin=true");
+            var server = admin.GetServer(redis.Configuration);
+            await server.ConfigResetStatisticsAsync();
+
+            string id = await CreateBackgroundAsync(r1, maxOutputTokens: 200);
+            var reader = ResponseEvents.Start(r2, $"v1/responses/{id}?stream=true");
+            Assert.Null(await reader.Ended.WaitAsync(TimeSpan.FromSeconds(60), Ct));
+            var stats = (await server.InfoAsync("commandstats")).SelectMany(g => g)
+                .ToDictionary(p => p.Key.Replace("cmdstat_", "", StringComparison.Ordinal), p => long.Parse(p.Value.Split(',')[0]["calls=".Length..], System.Globalization.CultureInfo.InvariantCulture));
+            int deltas = reader.Events.Count(e => e.Type == "response.output_text.delta");
+            long scripts = stats.GetValueOrDefault("evalsha") + stats.GetValueOrDefault("eval");
+            long reads = stats.GetValueOrDefault("xrange");
+            TestContext.Current.TestOutputHelper?.WriteLine(
+                $"background response, {deltas} deltas, {reader.Events.Count} events, one reader on another replica: {scripts} scripts (writes, {(double)scripts / deltas:F2} per delta), " +
+                $"{reads} XRANGE ({(double)reads / deltas:F2} per delta); all commands: {string.Join(", ", stats.OrderByDescending(p => p.Value).Select(p => $"{p.Key} {p.Value}"))}");
+            Assert.True(deltas > 0);
+            Assert.True(scripts <= reader.Events.Count + 5, $"{scripts} scripts for {reader.Events.Count} events: more than one write per event");
+        }
+        finally
+        {
+            await DisposeAllAsync(replicas);
+        }
+    }
+
     private static async Task<SampleReplica[]> StartReplicasAsync(RedisServer redis, params string[] settings)
     {
         string[] all = [$"--ConnectionStrings:Redis={redis.Configuration}", "--OpenAiStreaming:Redis:PollInterval=00:00:00.100", .. settings];
