@@ -37,10 +37,17 @@ public sealed class RollingRestartTests
                 var stream = first;
                 while (true)
                 {
-                    ends.Add(await stream.Ended);
+                    var end = await stream.Ended;
+                    ends.Add(end);
                     if (stop.IsCancellationRequested)
                     {
                         return;
+                    }
+
+                    if (end == StreamEnd.Refused)
+                    {
+                        // As a client honours Retry-After (1 s), instead of hammering a proxy that has nowhere to send it.
+                        await Task.Delay(TimeSpan.FromSeconds(1), Ct);
                     }
 
                     stream = OpenStream.Start(client, Body(randoms[i]));

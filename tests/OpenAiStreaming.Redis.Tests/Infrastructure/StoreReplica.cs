@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using OpenAiStreaming.AspNetCore.Responses;
 using OpenAiStreaming.Redis;
@@ -14,7 +15,8 @@ public sealed class StoreReplica : IAsyncDisposable
 
     public StoreReplica(string configuration, Action<RedisResponseStoreOptions>? configure = null)
     {
-        var services = new ServiceCollection().AddLogging();
+        // As in an app: configuration (empty here) to bind options from, and logging.
+        var services = new ServiceCollection().AddLogging().AddSingleton<IConfiguration>(new ConfigurationBuilder().Build());
         services.AddOpenAiStreaming().AddRedisResponseStore(configuration, o =>
         {
             o.KeyPrefix = "test:";
