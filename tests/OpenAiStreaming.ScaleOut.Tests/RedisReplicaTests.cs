@@ -128,7 +128,7 @@ public sealed class RedisReplicaTests
     private static async Task<SampleReplica[]> StartReplicasAsync(RedisServer redis, params string[] settings)
     {
         string[] all = [$"--ConnectionStrings:Redis={redis.Configuration}", "--OpenAiStreaming:Redis:PollInterval=00:00:00.100", .. settings];
-        return await Task.WhenAll(Enumerable.Range(0, 3).Select(_ => SampleReplica.StartAsync(Ports.Free(), all)));
+        return await SampleReplica.StartThreeAsync([Ports.Free(), Ports.Free(), Ports.Free()], all);
     }
 
     private static async Task<string> CreateBackgroundAsync(HttpClient client, int maxOutputTokens)

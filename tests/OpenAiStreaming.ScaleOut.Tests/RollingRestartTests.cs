@@ -16,7 +16,7 @@ public sealed class RollingRestartTests
         HaproxyProcess.SkipIfMissing();
         int[] ports = [Ports.Free(), Ports.Free(), Ports.Free()];
         string[] settings = ["--OpenAiStreaming:ShutdownDrainTimeout=00:00:02", "--TinyModel:TokenDelay=00:00:00.040"];
-        var replicas = await Task.WhenAll(ports.Select(p => SampleReplica.StartAsync(p, settings)));
+        var replicas = await SampleReplica.StartThreeAsync(ports, settings);
         try
         {
             int statsPort = Ports.Free();

@@ -41,8 +41,36 @@ public sealed partial class SampleReplica : IAsyncDisposable
     public static async Task<SampleReplica> StartAsync(int port, params string[] settings)
     {
         var replica = new SampleReplica(port, settings);
-        await replica.StartAsync();
+        try
+        {
+            await replica.StartAsync();
+        }
+        catch
+        {
+            await replica.DisposeAsync();
+            throw;
+        }
+
         return replica;
+    }
+
+    /// <summary>Starts three replicas side by side; if one fails to start, the others are stopped before the failure is thrown.</summary>
+    public static async Task<SampleReplica[]> StartThreeAsync(int[] ports, params string[] settings)
+    {
+        var starts = ports.Select(p => StartAsync(p, settings)).ToList();
+        try
+        {
+            return await Task.WhenAll(starts);
+        }
+        catch
+        {
+            foreach (var start in starts.Where(t => t.IsCompletedSuccessfully))
+            {
+                await start.Result.DisposeAsync();
+            }
+
+            throw;
+        }
     }
 
     /// <summary>Starts the process (again) and waits (bounded) until <c>/health/ready</c> answers 200.</summary>
