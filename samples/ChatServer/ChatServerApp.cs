@@ -7,7 +7,8 @@ namespace ChatServer;
 /// <summary>
 /// Composes the sample: a tiny character-level model trained at start-up on this repository's docs, served through
 /// the OpenAI-compatible endpoints of OpenAiStreaming, with a web chat page at <c>GET /</c>. Its meters are served at
-/// <c>GET /metrics</c> for Prometheus (OpenTelemetry's exporter), and exported over OTLP when <c>OTEL_EXPORTER_OTLP_ENDPOINT</c> is set.
+/// <c>GET /metrics</c> for Prometheus (OpenTelemetry's exporter), its liveness and readiness at <c>GET /health/live</c> and
+/// <c>GET /health/ready</c>, its responses kept in Redis when <c>ConnectionStrings:Redis</c> is set, and exported over OTLP when <c>OTEL_EXPORTER_OTLP_ENDPOINT</c> is set.
 /// </summary>
 public static class ChatServerApp
 {
@@ -42,8 +43,16 @@ public static class ChatServerApp
         }
 
         builder.Services.AddSingleton(_ => CharLanguageModel.Train(TrainingText.Load()));
-        builder.Services.AddOpenAiStreaming()
+        var openAi = builder.Services.AddOpenAiStreaming()
             .AddChatModel(modelOptions.ModelId, sp => new TinyChatClient(sp.GetRequiredService<CharLanguageModel>(), modelOptions));
+        if (builder.Configuration.GetConnectionString("Redis") is { Length: > 0 } redis)
+        {
+            // Replicas share background responses through Redis: any of them can replay and follow one (docs/scale-out.md).
+            openAi.AddRedisResponseStore(redis);
+        }
+
+        // GET /health/ready: 503 while draining or saturated, so a load balancer sends new work elsewhere (docs/scale-out.md).
+        builder.Services.AddHealthChecks().AddOpenAiStreamingReadiness();
 
         bool exportOtlp = !string.IsNullOrEmpty(builder.Configuration["OTEL_EXPORTER_OTLP_ENDPOINT"]);
         builder.Services.AddOpenTelemetry().WithMetrics(metrics =>
@@ -70,6 +79,8 @@ public static class ChatServerApp
         app.MapOpenAiStreaming();
         app.MapChatPage();
         app.MapPrometheusScrapingEndpoint();
+        app.MapHealthChecks("/health/live", new() { Predicate = _ => false });
+        app.MapHealthChecks("/health/ready", new() { Predicate = c => c.Tags.Contains(OpenAiStreamingHealthChecksBuilderExtensions.ReadyTag) });
         return app;
     }
 }

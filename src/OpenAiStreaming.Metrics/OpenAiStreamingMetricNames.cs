@@ -28,6 +28,12 @@ public static class OpenAiStreamingMetricNames
     /// <summary>Requests being served now, waiting for admission included.</summary>
     public const string ActiveStreams = "openai_streaming.active_streams";
 
+    /// <summary>
+    /// Requests waiting for admission now (<c>MaxQueuedStreams</c>), per model: what a load balancer or router reads to
+    /// send new work elsewhere, like vLLM's <c>num_requests_waiting</c>. They are counted in <see cref="ActiveStreams"/> too.
+    /// </summary>
+    public const string QueuedRequests = "openai_streaming.queued_requests";
+
     /// <summary>Clients that left before their answer was complete, by <see cref="PhaseTag"/>.</summary>
     public const string ClientDisconnects = "openai_streaming.client_disconnects";
 

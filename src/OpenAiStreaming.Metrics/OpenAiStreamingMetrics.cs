@@ -35,6 +35,8 @@ public sealed class OpenAiStreamingMetrics
             "Time one flush of an event stream took.", advice: Buckets(s_shortBuckets));
         ActiveStreams = meter.CreateUpDownCounter<long>(OpenAiStreamingMetricNames.ActiveStreams, "{stream}",
             "Completion requests being served now, waiting for admission included.");
+        QueuedRequests = meter.CreateUpDownCounter<long>(OpenAiStreamingMetricNames.QueuedRequests, "{request}",
+            "Completion requests waiting for admission now.");
         ClientDisconnects = meter.CreateCounter<long>(OpenAiStreamingMetricNames.ClientDisconnects, "{disconnect}",
             "Clients that left before their answer was complete.");
         Heartbeats = meter.CreateCounter<long>(OpenAiStreamingMetricNames.Heartbeats, "{heartbeat}", "Keep-alive comments written.");
@@ -60,6 +62,8 @@ public sealed class OpenAiStreamingMetrics
     internal Histogram<double> FlushDuration { get; }
 
     internal UpDownCounter<long> ActiveStreams { get; }
+
+    internal UpDownCounter<long> QueuedRequests { get; }
 
     internal Counter<long> ClientDisconnects { get; }
 

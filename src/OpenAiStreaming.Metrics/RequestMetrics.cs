@@ -42,13 +42,25 @@ public sealed class RequestMetrics
     /// <summary>Where the request is now: a disconnect is counted under this phase.</summary>
     public RequestPhase Phase { get; private set; } = RequestPhase.BeforeFirstToken;
 
-    /// <summary>The request starts waiting for admission.</summary>
-    public void Queued() => Phase = RequestPhase.Waiting;
+    /// <summary>The request starts waiting for admission: it counts as queued until <see cref="Admitted"/> or <see cref="End"/>.</summary>
+    public void Queued()
+    {
+        if (Phase != RequestPhase.Waiting)
+        {
+            Phase = RequestPhase.Waiting;
+            _metrics.QueuedRequests.Add(1, _tags);
+        }
+    }
 
     /// <summary>The request was admitted after waiting.</summary>
     public void Admitted()
     {
         _metrics.QueueWait.Record(_time.GetElapsedTime(_arrival).TotalSeconds, _tags);
+        if (Phase == RequestPhase.Waiting)
+        {
+            _metrics.QueuedRequests.Add(-1, _tags);
+        }
+
         Phase = RequestPhase.BeforeFirstToken;
     }
 
@@ -122,6 +134,11 @@ public sealed class RequestMetrics
 
         _ended = true;
         _metrics.ActiveStreams.Add(-1, _tags);
+        if (Phase == RequestPhase.Waiting)
+        {
+            _metrics.QueuedRequests.Add(-1, _tags);
+        }
+
         var tags = _tags;
         if (outcome.ErrorType is { } errorType)
         {

@@ -20,7 +20,7 @@ public sealed record Recorded(double Value, IReadOnlyDictionary<string, object?>
 public sealed class MetricsHarness : IDisposable
 {
     private static readonly string[] s_histograms = [TimeToFirstToken, TimePerOutputToken, RequestDuration, InterTokenLatency, QueueWait, FlushDuration];
-    private static readonly string[] s_counters = [ActiveStreams, ClientDisconnects, Heartbeats, Chunks, Bytes, CoalescedDeltas, Tokens, Requests];
+    private static readonly string[] s_counters = [ActiveStreams, QueuedRequests, ClientDisconnects, Heartbeats, Chunks, Bytes, CoalescedDeltas, Tokens, Requests];
 
     private readonly ServiceProvider _services;
     private readonly Dictionary<string, MetricCollector<double>> _histograms;

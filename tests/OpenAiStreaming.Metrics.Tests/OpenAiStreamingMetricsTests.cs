@@ -25,6 +25,7 @@ public sealed class OpenAiStreamingMetricsTests : IDisposable
         { QueueWait, "Histogram", "s" },
         { FlushDuration, "Histogram", "s" },
         { ActiveStreams, "UpDownCounter", "{stream}" },
+        { QueuedRequests, "UpDownCounter", "{request}" },
         { ClientDisconnects, "Counter", "{disconnect}" },
         { Heartbeats, "Counter", "{heartbeat}" },
         { Chunks, "Counter", "{chunk}" },

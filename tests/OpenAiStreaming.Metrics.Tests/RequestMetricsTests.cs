@@ -281,6 +281,29 @@ public sealed class RequestMetricsTests : IDisposable
     }
 
     [Fact]
+    public void QueuedRequests_PlusOneWhileWaiting_MinusOneWhenAdmittedOrEnded()
+    {
+        var admitted = _m.Start("a");
+        var left = _m.Start("a");
+        var notQueued = _m.Start("b");
+        admitted.Queued();
+        left.Queued();
+        left.Queued(); // a second heartbeat round does not count the request twice
+        Assert.Equal(2, _m.Sum(QueuedRequests));
+
+        admitted.Admitted();
+        Assert.Equal(1, _m.Sum(QueuedRequests));
+        left.End(RequestOutcome.Disconnected());
+        Assert.Equal(0, _m.Sum(QueuedRequests));
+        admitted.End(RequestOutcome.Completed("stop", 1, 1));
+        notQueued.End(RequestOutcome.Completed("stop", 1, 1));
+
+        Assert.Equal(0, _m.Sum(QueuedRequests));
+        Assert.Equal(4, _m.Of(QueuedRequests).Count);
+        Assert.All(_m.Of(QueuedRequests), q => Assert.Equal("a", q.Tag(ModelTag)));
+    }
+
+    [Fact]
     public void QueueWait_IsArrivalToAdmission()
     {
         var request = _m.Start();

@@ -91,7 +91,6 @@ internal sealed class CompletionLifecycle
         using var lease = new AdmissionLease(_environment.Admissions.For(_request.Model), _request.Choices);
         if (lease.Result == AdmissionResult.Rejected)
         {
-            _context.Response.Headers.RetryAfter = "1";
             return await FailAsync(CompletionEnd.RateLimited).ConfigureAwait(false);
         }
 
@@ -294,6 +293,12 @@ internal sealed class CompletionLifecycle
     {
         if (!_encoder.HasStarted)
         {
+            if (end.Kind is CompletionEndKind.RateLimited or CompletionEndKind.Unavailable)
+            {
+                // Full or draining: another replica, or this one a moment later, can serve it (a proxy may retry now).
+                _context.Response.Headers.RetryAfter = "1";
+            }
+
             await _encoder.WriteFailureAsync(_context.Response, end).ConfigureAwait(false);
             return end;
         }

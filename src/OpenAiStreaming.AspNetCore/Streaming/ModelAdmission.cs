@@ -29,6 +29,11 @@ internal sealed class ModelAdmission
     /// such requests each hold part of what they need and wait on each other.
     /// </summary>
     public SemaphoreSlim MultiSlotGate { get; } = new(1, 1);
+    /// <summary>
+    /// True when the next request would get 429: every slot taken and the queue full. A readiness check reports it, so
+    /// a load balancer sends new work elsewhere before requests are turned away.
+    /// </summary>
+    public bool IsSaturated => _slots is { CurrentCount: 0 } && Volatile.Read(ref _queued) >= _maxQueued;
 
     public AdmissionResult TryEnter()
     {
