@@ -7,7 +7,7 @@ Rebuilds each project with the public API diagnostics as warnings, then, in its 
 - RS0016 (public symbol not declared): adds the symbol, exactly as the analyzer writes it;
 - RS0017 (declared symbol gone or no longer public): removes it from Unshipped, or, when it had shipped, adds
   "*REMOVED*<symbol>" to Unshipped, as the analyzer expects.
-Lines stay sorted, so that `git diff` shows exactly what changed in the public surface. Exits non-zero when the
+A project without the two files (a new package) gets them. Lines stay sorted, so that `git diff` shows exactly what changed in the public surface. Exits non-zero when the
 build fails for any other reason. Review the diff: each line is a public API change.
 """
 import glob, os, re, subprocess, sys
@@ -34,6 +34,10 @@ def main():
     changed = 0
     for project in projects:
         project = os.path.abspath(project)
+        folder = os.path.dirname(project)
+        for name in ("PublicAPI.Shipped.txt", "PublicAPI.Unshipped.txt"):  # a new package starts with empty lists
+            if not os.path.exists(os.path.join(folder, name)):
+                write(os.path.join(folder, name), [])
         result = subprocess.run(
             ["dotnet", "build", project, "--no-incremental", "-nologo", "-clp:NoSummary",
              "-p:TreatWarningsAsErrors=false", "-warnAsMessage:CS1591"],
@@ -46,13 +50,12 @@ def main():
         if result.returncode != 0:
             sys.stdout.write(result.stdout[-4000:])
             sys.exit(f"public-api: {os.path.relpath(project, ROOT)} does not build")
-        folder = os.path.dirname(project)
         shipped = set(read(os.path.join(folder, "PublicAPI.Shipped.txt")))
         unshipped_path = os.path.join(folder, "PublicAPI.Unshipped.txt")
         unshipped = read(unshipped_path)
         lines = [l for l in unshipped if l not in removed] + sorted(added)
         lines += [f"*REMOVED*{s}" for s in removed if s in shipped]
-        if sorted(set(lines)) != sorted(set(unshipped)) or not os.path.exists(unshipped_path):
+        if sorted(set(lines)) != sorted(set(unshipped)):
             write(unshipped_path, lines)
             changed += 1
         print(f"public-api: {os.path.relpath(project, ROOT)}: +{len(added)} -{len(removed)}")
