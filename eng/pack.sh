@@ -28,15 +28,15 @@ for project in projects:
     with zipfile.ZipFile(nupkg) as z:
         meta = ET.fromstring(z.read(f"{name}.nuspec")).find(f"{ns}metadata")
         get = lambda tag: (meta.find(f"{ns}{tag}").text or "") if meta.find(f"{ns}{tag}") is not None else ""
-        readme = z.read("README.md").decode()
         files = z.namelist()
+        readme = z.read("README.md").decode() if "README.md" in files else ""
     repo = meta.find(f"{ns}repository")
     problems = [p for p, bad in [
         ("no description", len(get("description")) < 20),
         ("no tags", len(get("tags").split()) < 3),
         ("licence is not an expression", meta.find(f"{ns}license") is None or meta.find(f"{ns}license").get("type") != "expression"),
         ("no repository url/commit", repo is None or not repo.get("url") or not re.fullmatch(r"[0-9a-f]{40}", repo.get("commit") or "")),
-        ("README is not the package's own", not readme.startswith(f"# {name}\n")),
+        ("no README of its own (src/<Package>/README.md, starting '# <Package>')", not readme.startswith(f"# {name}\n")),
         ("no XML docs", f"lib/net10.0/{name}.xml" not in files),
         ("no symbols package", not os.path.exists(snupkg)),
     ] if bad]
