@@ -11,6 +11,7 @@ version="0.1.0-consumer.$(date -u +%Y%m%d%H%M%S)"
 cleanup() {
   rm -rf "$work"
   rm -rf "${NUGET_PACKAGES:-$HOME/.nuget/packages}"/openaistreaming.*/"$version"
+  rmdir "${NUGET_PACKAGES:-$HOME/.nuget/packages}"/openaistreaming.* 2>/dev/null || true  # only the emptied ones
 }
 trap cleanup EXIT
 
