@@ -144,6 +144,8 @@ public sealed class GpuSampler : IDisposable
     /// <exception cref="ArgumentNullException"><paramref name="sequence"/> is null.</exception>
     /// <exception cref="ArgumentException"><paramref name="logits"/> is empty.</exception>
     /// <exception cref="ArgumentOutOfRangeException">A parameter of the sequence is out of range.</exception>
+    [System.Diagnostics.CodeAnalysis.SuppressMessage("ApiDesign", "RS0027:API with optional parameter(s) should have the most parameters amongst its public overloads",
+        Justification = "The overloads take different types (a sequence, or parameters with a seed and step), as CpuSampler's do.")]
     public SampledToken Sample(ReadOnlySpan<float> logits, SamplingSequence sequence, Span<TokenLogprob> topLogprobs = default)
     {
         ArgumentNullException.ThrowIfNull(sequence);

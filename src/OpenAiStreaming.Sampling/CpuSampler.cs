@@ -139,6 +139,8 @@ public sealed partial class CpuSampler
     /// <exception cref="ArgumentException"><paramref name="logits"/> is empty.</exception>
     /// <exception cref="ArgumentNullException"><paramref name="sequence"/> is null.</exception>
     /// <exception cref="ArgumentOutOfRangeException">A parameter of the sequence is out of range.</exception>
+    [System.Diagnostics.CodeAnalysis.SuppressMessage("ApiDesign", "RS0027:API with optional parameter(s) should have the most parameters amongst its public overloads",
+        Justification = "The overloads take different types (a sequence, or parameters with a seed and step), never a prefix of one another.")]
     public SampledToken Sample(ReadOnlySpan<float> logits, SamplingSequence sequence, Span<TokenLogprob> topLogprobs = default)
     {
         ArgumentNullException.ThrowIfNull(sequence);

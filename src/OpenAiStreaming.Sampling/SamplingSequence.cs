@@ -43,7 +43,7 @@ public sealed class SamplingSequence
     public int Step { get; private set; }
 
     /// <summary>How many distinct tokens the penalties currently look at (prompt and output).</summary>
-    public int DistinctTokenCount => _counts.Count;
+    internal int DistinctTokenCount => _counts.Count;
 
     /// <summary>
     /// The distinct prompt and output tokens the penalties look at, with their output counts, for a host that applies
@@ -56,7 +56,7 @@ public sealed class SamplingSequence
 
     /// <summary>Draws a 64-bit seed from the operating system's cryptographically strong generator.</summary>
     /// <returns>A uniformly distributed seed.</returns>
-    public static ulong NewSeed()
+    internal static ulong NewSeed()
     {
         Span<byte> bytes = stackalloc byte[sizeof(ulong)];
         RandomNumberGenerator.Fill(bytes);
