@@ -101,17 +101,15 @@ public sealed class CharLanguageModelTests
     }
 
     [Fact]
-    public void Train_FewHundredKilobytes_UnderTwoSecondsEvenInDebug()
+    public void Train_FewHundredKilobytes_LearnsAllOfIt()
     {
+        // How long this takes is the sample's start-up time, which eng/aot-check.sh and the benchmark smoke measure; a
+        // stopwatch here only measured how busy the test machine was.
         string text = string.Concat(Enumerable.Repeat(Corpus + TrainingText.Load(), 300_000 / (Corpus.Length + TrainingText.Load().Length) + 1));
-        CharLanguageModel.Train(Corpus);
 
-        var watch = Stopwatch.StartNew();
         CharLanguageModel model = CharLanguageModel.Train(text);
-        watch.Stop();
 
         Assert.True(model.TrainingLength >= 300_000);
-        Assert.True(watch.Elapsed < TimeSpan.FromSeconds(2), $"training took {watch.Elapsed.TotalMilliseconds:F0} ms");
     }
 
     [Theory]
