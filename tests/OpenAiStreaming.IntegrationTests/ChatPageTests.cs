@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Net;
+using System.Text.Json;
 using System.Text.RegularExpressions;
 using ChatServer;
 using Microsoft.Playwright;
@@ -35,7 +36,10 @@ public sealed partial class ChatPageTests
         Assert.Equal("text/html", response.Content.Headers.ContentType?.MediaType);
         Assert.Equal("utf-8", response.Content.Headers.ContentType?.CharSet);
         Assert.StartsWith("<!doctype html>", html, StringComparison.OrdinalIgnoreCase);
-        Assert.Contains("fetch(\"v1/chat/completions\"", html, StringComparison.Ordinal);
+        Assert.Contains("fetch(\"v1/responses\"", html, StringComparison.Ordinal);
+        Assert.Contains("background: true", html, StringComparison.Ordinal);
+        Assert.Contains("?stream=true&starting_after=", html, StringComparison.Ordinal);
+        Assert.Contains("sessionStorage", html, StringComparison.Ordinal);
         Assert.Contains(".getReader()", html, StringComparison.Ordinal);
         Assert.Contains("new AbortController()", html, StringComparison.Ordinal);
         Assert.Contains("<label for=\"prompt\">Prompt</label>", html, StringComparison.Ordinal);
@@ -58,20 +62,9 @@ public sealed partial class ChatPageTests
             "--Logging:LogLevel:Default=Warning",
         ]));
         using var requests = Meters.Collect<long>(app, Requests);
-        using var disconnects = Meters.Collect<long>(app, ClientDisconnects);
 
         using var playwright = await Playwright.CreateAsync();
-        await using var browser = await playwright.Chromium.LaunchAsync(new()
-        {
-            ExecutablePath = Chromium,
-            Headless = true,
-            Timeout = 60_000,
-            Args =
-            [
-                "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking",
-                "--disable-component-update", "--disable-sync", "--no-first-run",
-            ],
-        });
+        await using var browser = await LaunchAsync(playwright);
         await using var context = await browser.NewContextAsync(new() { ViewportSize = new() { Width = 900, Height = 720 }, ColorScheme = ColorScheme.Light });
         var page = await context.NewPageAsync();
         page.SetDefaultTimeout(15_000);
@@ -120,14 +113,16 @@ public sealed partial class ChatPageTests
         await Expect(page.GetByRole(AriaRole.Status)).ToHaveTextAsync("Stopped");
         await Expect(stop).ToBeDisabledAsync();
         await Expect(send).ToBeEnabledAsync();
-        // The server saw the browser leave mid-stream and ended the generation as a client disconnect.
-        await Meters.WaitUntilAsync(
-            () => disconnects.ForModel(Model).Any(d => (string?)d.Tags[PhaseTag] == "streaming") && requests.ForModel(Model).Count == 1,
-            "the server to see the client leave while streaming",
-            disconnects,
-            requests);
-        Assert.Equal("client_disconnected", requests.ForModel(Model)[0].Tags[ErrorTypeTag]);
-        Assert.Single(disconnects.ForModel(Model));
+        // Stop cancelled the background response on the server: the generation ended, once, and the stored response
+        // says cancelled.
+        await Meters.WaitUntilAsync(() => requests.ForModel(Model).Count == 1, "the server to end the cancelled generation", requests);
+        string id = (await answer.GetAttributeAsync("data-response-id"))!;
+        Assert.StartsWith("resp_", id, StringComparison.Ordinal);
+        using (var stored = await app.Client.GetAsync(new Uri($"v1/responses/{id}", UriKind.Relative), Ct))
+        {
+            using var json = JsonDocument.Parse(await stored.Content.ReadAsStringAsync(Ct));
+            Assert.Equal("cancelled", json.RootElement.GetProperty("status").GetString());
+        }
 
         // The figures stay on the page; the rate is about the model's pace of 20 tokens a second.
         string ttft = (await page.GetByLabel("Time to first token").TextContentAsync())!;
@@ -139,6 +134,97 @@ public sealed partial class ChatPageTests
         await page.ScreenshotAsync(new() { Path = Path.Combine(ArtifactsDirectory, "chat-page.png") });
         Assert.Empty(errors);
     }
+
+    [Fact]
+    public async Task ChatPage_ReloadMidAnswer_ResumesTokenExactWithoutRegenerating()
+    {
+        if (!File.Exists(Chromium))
+        {
+            Assert.Skip($"Chromium is not installed at {Chromium}: apt-get install chromium (.ci/run does).");
+        }
+
+        // 30 ms a token, 150 tokens: the answer takes about 4.5 s, so the reload lands mid-answer.
+        await using var app = await TestApp.StartAsync(ChatServerApp.Create(
+        [
+            "--urls=http://127.0.0.1:0", "--TinyModel:TokenDelay=00:00:00.030", "--Logging:LogLevel:Default=Warning",
+        ]));
+        using var requests = Meters.Collect<long>(app, Requests);
+        using var resumes = Meters.Collect<long>(app, "openai_streaming.responses.resumes");
+        using var playwright = await Playwright.CreateAsync();
+        await using var browser = await LaunchAsync(playwright);
+
+        // The same question with the same seed, once straight through and once with a reload mid-answer, each in a
+        // fresh browser context (sessionStorage is per tab).
+        var (expected, _, _, _) = await AskAsync(browser, app, reload: false);
+        var (text, id, before, idBeforeReload) = await AskAsync(browser, app, reload: true);
+
+        Assert.Equal(expected, text);
+        Assert.True(before.Length > 0 && before.Length < text.Length, $"the reload came mid-answer: {before.Length} of {text.Length} characters");
+        Assert.StartsWith(before, text, StringComparison.Ordinal);
+        Assert.Equal(idBeforeReload, id);
+        // The server generated two answers in all (one per run), and the reloaded page resumed the second one.
+        await Meters.WaitUntilAsync(() => requests.ForModel(Model).Count == 2, "both generations to end", requests);
+        Assert.Equal(2, requests.ForModel(Model).Count);
+        Assert.Equal(1, resumes.GetMeasurementSnapshot().Sum(m => m.Value));
+        using var stored = await app.Client.GetAsync(new Uri($"v1/responses/{id}", UriKind.Relative), Ct);
+        using var json = JsonDocument.Parse(await stored.Content.ReadAsStringAsync(Ct));
+        Assert.Equal("incomplete", json.RootElement.GetProperty("status").GetString()); // it ran to the 150 tokens
+        Assert.Equal(text, json.RootElement.GetProperty("output")[0].GetProperty("content")[0].GetProperty("text").GetString());
+    }
+
+    /// <summary>
+    /// Asks the page one question with seed 7 and 150 tokens in a fresh context; with <paramref name="reload"/> it
+    /// reloads once the answer has 10 characters. Returns the final answer, its response id, and (when reloading)
+    /// the text and response id the page showed just before the reload.
+    /// </summary>
+    private static async Task<(string Text, string Id, string Before, string? IdBefore)> AskAsync(IBrowser browser, TestApp app, bool reload)
+    {
+        await using var context = await browser.NewContextAsync();
+        var page = await context.NewPageAsync();
+        page.SetDefaultTimeout(15_000);
+        SetDefaultExpectTimeout(15_000);
+        var errors = new List<string>();
+        page.PageError += (_, error) => errors.Add(error);
+
+        await page.GotoAsync(new Uri(app.BaseAddress, "/?seed=7").ToString());
+        await Expect(page.GetByLabel("Model")).ToHaveValueAsync(Model);
+        await page.GetByLabel("Max tokens").FillAsync("150");
+        await page.GetByLabel("Prompt").FillAsync("How do streams resume?");
+        await page.GetByRole(AriaRole.Button, new() { Name = "Send" }).ClickAsync();
+        var answer = page.GetByRole(AriaRole.Article, new() { Name = "Assistant" }).Last;
+        var status = page.GetByRole(AriaRole.Status);
+
+        string before = "";
+        string? idBefore = null;
+        if (reload)
+        {
+            await Expect(answer).ToHaveTextAsync(AtLeast(10));
+            idBefore = await answer.GetAttributeAsync("data-response-id");
+            before = (await answer.TextContentAsync())!;
+            await page.ReloadAsync();
+            // The reloaded page shows the question and what it had at once, then the rest.
+            await Expect(page.GetByRole(AriaRole.Article, new() { Name = "You" })).ToHaveTextAsync("How do streams resume?");
+        }
+
+        await Expect(status).ToHaveTextAsync(new Regex("^Done", RegexOptions.None, TimeSpan.FromSeconds(1)), new() { Timeout = 30_000 });
+        string text = (await answer.TextContentAsync())!;
+        string id = (await answer.GetAttributeAsync("data-response-id"))!;
+        Assert.Empty(errors);
+        return (text, id, before, idBefore);
+    }
+
+    private static Task<IBrowser> LaunchAsync(IPlaywright playwright) =>
+        playwright.Chromium.LaunchAsync(new()
+        {
+            ExecutablePath = Chromium,
+            Headless = true,
+            Timeout = 60_000,
+            Args =
+            [
+                "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking",
+                "--disable-component-update", "--disable-sync", "--no-first-run",
+            ],
+        });
 
     /// <summary>Text of at least <paramref name="length"/> characters, as Playwright's text assertions see it.</summary>
     private static Regex AtLeast(int length) =>
