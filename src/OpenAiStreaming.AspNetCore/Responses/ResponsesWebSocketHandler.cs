@@ -19,13 +19,17 @@ internal static class ResponsesWebSocketHandler
 {
     private const string Guid = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
 
-    /// <summary>Accepts the upgrade, with the WebSockets middleware when the app uses it and without it otherwise.</summary>
+    /// <summary>
+    /// Accepts the upgrade, with the WebSockets middleware when the app uses it and without it otherwise. The server
+    /// pings every <paramref name="keepAlive"/> and aborts a socket whose pong does not come back within another
+    /// <paramref name="keepAlive"/>, so a client gone without a close frame is noticed (and what it started cancelled).
+    /// </summary>
     /// <returns>The socket, or null when the request is no WebSocket upgrade.</returns>
     public static async Task<WebSocket?> AcceptAsync(HttpContext context, TimeSpan keepAlive)
     {
         if (context.WebSockets.IsWebSocketRequest)
         {
-            return await context.WebSockets.AcceptWebSocketAsync(new WebSocketAcceptContext { KeepAliveInterval = keepAlive }).ConfigureAwait(false);
+            return await context.WebSockets.AcceptWebSocketAsync(new WebSocketAcceptContext { KeepAliveInterval = keepAlive, KeepAliveTimeout = keepAlive }).ConfigureAwait(false);
         }
 
         var upgrade = context.Features.Get<IHttpUpgradeFeature>();
@@ -43,7 +47,7 @@ internal static class ResponsesWebSocketHandler
         context.Response.Headers.Upgrade = "websocket";
         context.Response.Headers.SecWebSocketAccept = accept;
         var stream = await upgrade.UpgradeAsync().ConfigureAwait(false);
-        return WebSocket.CreateFromStream(stream, new WebSocketCreationOptions { IsServer = true, KeepAliveInterval = keepAlive });
+        return WebSocket.CreateFromStream(stream, new WebSocketCreationOptions { IsServer = true, KeepAliveInterval = keepAlive, KeepAliveTimeout = keepAlive });
     }
 
     /// <summary>Reads whole text messages until the client closes; each goes to <paramref name="messages"/>.</summary>
