@@ -8,6 +8,10 @@
 #   SCENARIOS="fixed memory producer" PEERS="ours builtin" benchmarks/run.sh
 #                                only some scenarios (default all: saturation streams fixed memory storm producer); the
 #                                page then shows what the results folder holds
+#   SCENARIOS=redis benchmarks/run.sh
+#                                the optional scenario "redis" (not in the default list; needs redis-server): the Redis
+#                                response store against the in-memory one (benchmarks/ResponseStoreBenchmark); alone, it
+#                                prints its table and writes results/redis.md; with others, the page gets its section
 #
 # Each peer runs pinned to CPU 0 and the load generator to CPU 1 (when there are two), so neither steals the other's
 # core and the figures say what one core of server does. A shared machine drifts by tens of percent over minutes, so
@@ -230,6 +234,15 @@ if has producer; then
     $([ $quick = 1 ] && echo --job dry || echo --job short) --exporters github --artifacts "$out/bdn" >"$out/bdn.log" 2>&1 \
     || { echo "bench: BatchLoopBenchmarks failed:"; tail -20 "$out/bdn.log"; exit 1; }
   cp "$out"/bdn/results/*BatchLoopBenchmarks-report-github.md "$results/producer.md"
+fi
+
+# Background responses on Redis against memory (issue 16): in-process server and readers, interleaved rounds.
+if has redis; then
+  echo "bench: the Redis response store against the in-memory one"
+  dotnet run -c Release --project benchmarks/ResponseStoreBenchmark -- $([ $quick = 1 ] && echo --rounds 2 --replays 384) \
+    >"$results/redis.md" 2>"$out/redis.log" || { echo "bench: ResponseStoreBenchmark failed:"; tail -20 "$out/redis.log"; exit 1; }
+  sed 's/^/  /' "$results/redis.md"
+  [ "$scenarios" = redis ] && exit 0
 fi
 
 echo "bench: writing docs/benchmarks.md and its plots"

@@ -25,5 +25,10 @@ assert r["tokens"] > 0 and r["ttft_ms"]["count"] == 64, "smoke: no tokens measur
 print(f"smoke: load generator ok: {r['tokens_per_s']:.0f} tokens/s, TTFT p50 {r['ttft_ms']['p50']:.1f} ms")
 PY
 
+if command -v redis-server >/dev/null; then
+  echo "smoke: the Redis response store against memory, tiny sizes"
+  dotnet run --no-build --project benchmarks/ResponseStoreBenchmark -- --rounds 2 --responses 4 --tokens 20 --replays 16 --replay-readers 4
+fi
+
 echo "smoke: micro suite, shortest job"
 dotnet run -c Release --project benchmarks/OpenAiStreaming.Benchmarks -- --filter '*' --job dry --inProcess

@@ -125,13 +125,13 @@ public sealed class RedisReplicaTests
         }
     }
 
-    private static async Task<SampleReplica[]> StartReplicasAsync(RedisServer redis, params string[] settings)
+    internal static async Task<SampleReplica[]> StartReplicasAsync(RedisServer redis, params string[] settings)
     {
         string[] all = [$"--ConnectionStrings:Redis={redis.Configuration}", "--OpenAiStreaming:Redis:PollInterval=00:00:00.100", .. settings];
         return await SampleReplica.StartThreeAsync([Ports.Free(), Ports.Free(), Ports.Free()], all);
     }
 
-    private static async Task<string> CreateBackgroundAsync(HttpClient client, int maxOutputTokens)
+    internal static async Task<string> CreateBackgroundAsync(HttpClient client, int maxOutputTokens)
     {
         string body = $$"""{"model":"tiny-char-lm","input":"Tell me about streams.","max_output_tokens":{{maxOutputTokens}},"background":true}""";
         using var created = await client.PostAsync("v1/responses", new StringContent(body, Encoding.UTF8, "application/json"), Ct);
@@ -140,7 +140,7 @@ public sealed class RedisReplicaTests
         return JsonDocument.Parse(json).RootElement.GetProperty("id").GetString()!;
     }
 
-    private static async Task DisposeAllAsync(SampleReplica[] replicas)
+    internal static async Task DisposeAllAsync(SampleReplica[] replicas)
     {
         foreach (var replica in replicas)
         {

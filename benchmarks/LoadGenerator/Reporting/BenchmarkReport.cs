@@ -60,6 +60,7 @@ public static class BenchmarkReport
         TimeToFirstToken(md, results, peers);
         OpenStreams(md, results, peers, plots);
         ProducerCost(md, results);
+        ResponseStore(md, results);
         Storm(md, results, peers);
         Reading(md);
         File.WriteAllText(Path.Combine(docs, "benchmarks.md"), md.ToString());
@@ -119,6 +120,21 @@ public static class BenchmarkReport
             + $"| | 0 | {(many is null ? Missing : Verdict(failed == "0"))} |");
         Line(md, "| allocations per event (BenchmarkDotNet `EventWriteBenchmarks`, not run by this script) | 0 B | | | 0 B | |");
         Line(md, string.Empty);
+    }
+
+    /// <summary>The table of <c>benchmarks/ResponseStoreBenchmark</c> (scenario <c>redis</c>), when the run made one.</summary>
+    private static void ResponseStore(StringBuilder md, BenchmarkResults results)
+    {
+        if (results.Text("redis.md") is not { } table)
+        {
+            return;
+        }
+
+        Line(md, "## Background responses on Redis against memory\n");
+        Line(md, "The same server in process with the in-memory store and with the Redis store (`OpenAiStreaming.Redis`, a "
+            + "local redis-server), in interleaved rounds; readers in the same process (`benchmarks/ResponseStoreBenchmark`, "
+            + "`SCENARIOS=redis benchmarks/run.sh`).\n");
+        Line(md, table.TrimEnd() + "\n");
     }
 
     /// <summary>The BenchmarkDotNet table of <c>BatchLoopBenchmarks</c>, when the run made one.</summary>

@@ -164,6 +164,18 @@ public sealed class BenchmarkReportTests : IDisposable
     }
 
     [Fact]
+    public void Write_RedisTable_ItsSectionAfterTheProducerCost()
+    {
+        Assert.DoesNotContain("## Background responses on Redis", WritePage(), StringComparison.Ordinal);
+        _results.Write("redis.md", "| store | round |\n|---|---:|\n| redis | 1 |\n");
+
+        string page = WritePage();
+
+        Assert.Contains("## Background responses on Redis against memory\n", page, StringComparison.Ordinal);
+        Assert.Contains("| redis | 1 |\n", page, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Write_NoResult_Throws()
     {
         using var empty = new ResultsFolder();
