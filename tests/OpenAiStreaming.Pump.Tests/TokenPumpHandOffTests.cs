@@ -1,3 +1,5 @@
+using System.Runtime.CompilerServices;
+
 namespace OpenAiStreaming.Pump.Tests;
 
 /// <summary>
@@ -12,16 +14,16 @@ public class TokenPumpHandOffTests
     public async Task TryWrite_StartedPumpConsumerWaiting_ConsumerRunsOnProducerThreadBeforeWriteReturns()
     {
         var ct = TestContext.Current.CancellationToken;
-        var (reached, gate) = (NewSignal(), new TaskCompletionSource());
+        var gate = new Gate();
         int producerThread = 0;
-        await using var pump = TokenPump<int>.Start(_ => GatedItem(reached, gate.Task, 7, id => producerThread = id), Int32Merger.Instance, cancellationToken: ct);
-        await reached.Task.WaitAsync(WaitLimit, ct);
+        await using var pump = TokenPump<int>.Start(_ => GatedItem(gate, 7, id => producerThread = id), Int32Merger.Instance, cancellationToken: ct);
+        await gate.Awaited.WaitAsync(WaitLimit, ct);
         var consumer = WaitThenReadAsync(pump, ct);
         Assert.False(consumer.IsCompleted);
 
         // The producer resumes on this thread (the gate runs its continuation inline), writes, and the waiting consumer
         // runs there too: it has read the delta before SetResult returns.
-        gate.SetResult();
+        gate.Open();
 
         Assert.True(consumer.IsCompleted);
         var (item, consumerThread) = await consumer;
@@ -59,14 +61,14 @@ public class TokenPumpHandOffTests
     public async Task TryWrite_StartedPumpConsumerStuckInWrite_ProducerFinishesWithoutIt()
     {
         var ct = TestContext.Current.CancellationToken;
-        var (reached, gate, flush) = (NewSignal(), new TaskCompletionSource(), new TaskCompletionSource());
-        await using var pump = TokenPump<int>.Start(_ => GatedItems(reached, gate.Task, 100), Int32Merger.Instance, cancellationToken: ct);
-        await reached.Task.WaitAsync(WaitLimit, ct);
+        var (gate, flush) = (new Gate(), new TaskCompletionSource());
+        await using var pump = TokenPump<int>.Start(_ => GatedItems(gate, 100), Int32Merger.Instance, cancellationToken: ct);
+        await gate.Awaited.WaitAsync(WaitLimit, ct);
         var consumer = ConsumeWithSlowFirstFlushAsync(pump, flush.Task, ct);
 
         // The consumer takes the first delta on the producer's thread, then waits on a flush that does not complete:
         // the producer gets its thread back and writes the other 99 without it.
-        gate.SetResult();
+        gate.Open();
         await pump.Completion.WaitAsync(WaitLimit, ct);
         Assert.False(consumer.IsCompleted);
 
@@ -78,38 +80,61 @@ public class TokenPumpHandOffTests
     public async Task Complete_StartedPumpConsumerWaiting_EndSeenOnProducerThread()
     {
         var ct = TestContext.Current.CancellationToken;
-        var (reached, gate) = (NewSignal(), new TaskCompletionSource());
-        await using var pump = TokenPump<int>.Start(_ => GatedItems(reached, gate.Task, 0), Int32Merger.Instance, cancellationToken: ct);
-        await reached.Task.WaitAsync(WaitLimit, ct);
+        var gate = new Gate();
+        await using var pump = TokenPump<int>.Start(_ => GatedItems(gate, 0), Int32Merger.Instance, cancellationToken: ct);
+        await gate.Awaited.WaitAsync(WaitLimit, ct);
         var end = WaitSignalOnThreadAsync(pump, ct);
         Assert.False(end.IsCompleted);
 
-        gate.SetResult();
+        gate.Open();
 
         Assert.True(end.IsCompleted);
         Assert.Equal((PumpSignal.Completed, Environment.CurrentManagedThreadId), await end);
     }
 
-    /// <summary>Completes its continuations on the thread pool, so that the test's own awaits never run a producer.</summary>
-    private static TaskCompletionSource NewSignal() => new(TaskCreationOptions.RunContinuationsAsynchronously);
-
-    /// <summary>Signals <paramref name="reached"/>, then waits for <paramref name="gate"/>, whose setter resumes it inline.</summary>
-    private static async IAsyncEnumerable<int> GatedItem(TaskCompletionSource reached, Task gate, int item, Action<int> onYield)
+    private static async IAsyncEnumerable<int> GatedItem(Gate gate, int item, Action<int> onYield)
     {
-        reached.SetResult();
-        await gate.ConfigureAwait(false);
+        await gate;
         onYield(Environment.CurrentManagedThreadId);
         yield return item;
     }
 
-    private static async IAsyncEnumerable<int> GatedItems(TaskCompletionSource reached, Task gate, int count)
+    private static async IAsyncEnumerable<int> GatedItems(Gate gate, int count)
     {
-        reached.SetResult();
-        await gate.ConfigureAwait(false);
+        await gate;
         for (int i = 1; i <= count; i++)
         {
             yield return i;
         }
+    }
+
+    /// <summary>
+    /// What a producer awaits: <see cref="Awaited"/> completes once the producer is suspended on it (its continuation
+    /// registered, so there is no window in which the gate could open before the producer waits), and
+    /// <see cref="Open"/> runs the producer on the caller's thread, as a model's completion would.
+    /// </summary>
+    private sealed class Gate : INotifyCompletion
+    {
+        private readonly TaskCompletionSource _awaited = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        private Action? _continuation;
+
+        public Task Awaited => _awaited.Task;
+
+        public bool IsCompleted => false;
+
+        public Gate GetAwaiter() => this;
+
+        public void GetResult()
+        {
+        }
+
+        public void OnCompleted(Action continuation)
+        {
+            _continuation = continuation;
+            _awaited.SetResult();
+        }
+
+        public void Open() => Interlocked.Exchange(ref _continuation, null)!.Invoke();
     }
 
     private static async Task<(int Item, int Thread)> WaitThenReadAsync(TokenPump<int> pump, CancellationToken ct)

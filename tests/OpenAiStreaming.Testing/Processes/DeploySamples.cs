@@ -1,4 +1,4 @@
-namespace OpenAiStreaming.IntegrationTests.Infrastructure;
+namespace OpenAiStreaming.Testing.Processes;
 
 /// <summary>
 /// The proxy configs under <c>samples/deploy/</c>, read from the repository so the tests run the files the docs show.
@@ -11,7 +11,7 @@ public static class DeploySamples
     /// </summary>
     public static string Load(string file, params (string From, string To)[] replacements)
     {
-        string text = File.ReadAllText(Path.Combine(OpenAiStreaming.Testing.Repository.Root, "samples", "deploy", file));
+        string text = File.ReadAllText(Path.Combine(Repository.Root, "samples", "deploy", file));
         foreach (var (from, to) in replacements)
         {
             int count = text.Split(from).Length - 1;
