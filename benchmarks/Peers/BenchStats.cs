@@ -61,7 +61,9 @@ internal sealed class BenchStats(string impl)
         Completed = Interlocked.Read(ref _completed),
         Cancelled = Interlocked.Read(ref _cancelled),
         RssBytes = ResidentSetBytes(),
-        ManagedBytes = GC.GetTotalMemory(forceFullCollection: false),
+        // GC.GetTotalMemory can read below zero while allocation contexts are being retired; the last GC's heap size
+        // is the floor then.
+        ManagedBytes = Math.Max(GC.GetTotalMemory(forceFullCollection: false), GC.GetGCMemoryInfo().HeapSizeBytes),
         ThreadPoolWorkItems = ThreadPool.CompletedWorkItemCount,
         CpuMilliseconds = Environment.CpuUsage.TotalTime.TotalMilliseconds,
         Cancellations = [.. Volatile.Read(ref _cancellations)],

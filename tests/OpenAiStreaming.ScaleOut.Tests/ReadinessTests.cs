@@ -66,9 +66,15 @@ public sealed class ReadinessTests
             });
         var open = OpenStream.Start(app.Client, Sse.ChatBody());
         await open.FirstToken.WaitAsync(TimeSpan.FromSeconds(10), Ct);
-        var queued = app.Client.PostAsync("v1/chat/completions", new StringContent(Sse.ChatBody(stream: false), Encoding.UTF8, "application/json"), Ct);
         var health = app.App.Services.GetRequiredService<HealthCheckService>();
         Assert.Equal(HealthStatus.Healthy, (await health.CheckHealthAsync(Ct)).Status); // one slot taken, the queue has room
+        var queued = app.Client.PostAsync("v1/chat/completions", new StringContent(Sse.ChatBody(stream: false), Encoding.UTF8, "application/json"), Ct);
+        var deadline = DateTime.UtcNow.AddSeconds(10);
+        while ((await health.CheckHealthAsync(Ct)).Status == HealthStatus.Healthy) // until the second request holds the queue place
+        {
+            Assert.True(DateTime.UtcNow < deadline, "the second request never queued");
+            await Task.Delay(10, Ct);
+        }
 
         app.App.Lifetime.StopApplication();
 
