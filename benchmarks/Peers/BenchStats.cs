@@ -66,6 +66,9 @@ internal sealed class BenchStats(string impl)
         ManagedBytes = Math.Max(GC.GetTotalMemory(forceFullCollection: false), GC.GetGCMemoryInfo().HeapSizeBytes),
         ThreadPoolWorkItems = ThreadPool.CompletedWorkItemCount,
         CpuMilliseconds = Environment.CpuUsage.TotalTime.TotalMilliseconds,
+        AllocatedBytes = GC.GetTotalAllocatedBytes(precise: false),
+        JitMethods = System.Runtime.JitInfo.GetCompiledMethodCount(),
+        JitMilliseconds = System.Runtime.JitInfo.GetCompilationTime().TotalMilliseconds,
         Cancellations = [.. Volatile.Read(ref _cancellations)],
     };
 

@@ -164,6 +164,18 @@ internal sealed class BenchStatsResponse
     [JsonPropertyName("cpu_ms")]
     public double CpuMilliseconds { get; init; }
 
+    /// <summary>Bytes allocated on the managed heap since the process started: per request and per token, what a stream costs the GC.</summary>
+    [JsonPropertyName("allocated_bytes")]
+    public long AllocatedBytes { get; init; }
+
+    /// <summary>Methods the JIT has compiled since the process started: a warm-up is over when this stops growing.</summary>
+    [JsonPropertyName("jit_methods")]
+    public long JitMethods { get; init; }
+
+    /// <summary>Time spent in the JIT since the process started, in milliseconds.</summary>
+    [JsonPropertyName("jit_ms")]
+    public double JitMilliseconds { get; init; }
+
     [JsonPropertyName("cancellations")]
     public required IReadOnlyList<CancellationRecord> Cancellations { get; init; }
 }

@@ -1,4 +1,7 @@
+using System.Buffers;
+using System.Buffers.Text;
 using System.Text;
+using System.Text.Encodings.Web;
 using System.Text.Json;
 using Microsoft.Extensions.AI;
 using OpenAiStreaming.AspNetCore.Streaming;
@@ -13,6 +16,17 @@ namespace OpenAiStreaming.AspNetCore.Protocol;
 internal sealed class ChunkWriter(ServerSentEventWriter sse, CompletionKind kind, string id, long created, string model)
 {
     private static ReadOnlySpan<byte> Done => "[DONE]"u8;
+
+    /// <summary>
+    /// Where a content chunk's JSON is assembled on this thread (see <see cref="WriteChatContent"/>): one buffer and
+    /// one string escaper per thread, not per stream, since a chunk is written in one synchronous call.
+    /// </summary>
+    [ThreadStatic]
+    private static ArrayBufferWriter<byte>? t_chunk;
+
+    /// <summary>Escapes one JSON string at a time into <see cref="t_chunk"/>, as the event writer's JSON writer would.</summary>
+    [ThreadStatic]
+    private static Utf8JsonWriter? t_strings;
 
     /// <summary>Usage written into every chunk (vLLM's <c>continuous_usage_stats</c>), or null.</summary>
     public TokenUsage? ContinuousUsage { get; set; }
@@ -40,6 +54,12 @@ internal sealed class ChunkWriter(ServerSentEventWriter sse, CompletionKind kind
     /// <param name="textOffset">Where the text starts in the choice's whole text (legacy completions' <c>text_offset</c>).</param>
     public void WriteContent(ReadOnlySpan<char> text, int choice = 0, IReadOnlyList<LogprobContent>? logprobs = null, int textOffset = 0)
     {
+        if (kind == CompletionKind.Chat && logprobs is null && ContinuousUsage is null)
+        {
+            WriteChatContent(text, choice);
+            return;
+        }
+
         var json = BeginChunk(choice);
         if (kind == CompletionKind.Chat)
         {
@@ -55,6 +75,49 @@ internal sealed class ChunkWriter(ServerSentEventWriter sse, CompletionKind kind
         }
 
         EndChoice(json, finishReason: null);
+    }
+
+    /// <summary>
+    /// The chunk of nearly every token, a chat content delta without logprobs, written from its fixed parts: the same
+    /// bytes as the field-by-field path, in about a third of the time (ChunkSerializationBenchmarks), because only the
+    /// strings go through the JSON writer's escaping and no writer state is kept per field.
+    /// </summary>
+    private void WriteChatContent(ReadOnlySpan<char> text, int choice)
+    {
+        var buffer = t_chunk ??= new ArrayBufferWriter<byte>(512);
+        var strings = t_strings ??= new Utf8JsonWriter(buffer, new JsonWriterOptions { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping });
+        buffer.ResetWrittenCount();
+        buffer.Write("{\"id\":"u8);
+        WriteString(strings, buffer, id);
+        buffer.Write(",\"object\":\"chat.completion.chunk\",\"created\":"u8);
+        WriteNumber(buffer, created);
+        buffer.Write(",\"model\":"u8);
+        WriteString(strings, buffer, model);
+        buffer.Write(",\"choices\":[{\"index\":"u8);
+        WriteNumber(buffer, choice);
+        buffer.Write(",\"delta\":{\"content\":"u8);
+        WriteString(strings, buffer, text);
+        buffer.Write("},\"logprobs\":null,\"finish_reason\":null}]}"u8);
+        sse.WriteData(buffer.WrittenSpan);
+        if (buffer.Capacity > 64 * 1024)
+        {
+            // One huge delta (a lagging client's merged text) must not pin its buffer to the thread for good.
+            t_chunk = null;
+            t_strings = null;
+        }
+
+        static void WriteString(Utf8JsonWriter strings, ArrayBufferWriter<byte> buffer, ReadOnlySpan<char> value)
+        {
+            strings.Reset(buffer);
+            strings.WriteStringValue(value);
+            strings.Flush();
+        }
+
+        static void WriteNumber(ArrayBufferWriter<byte> buffer, long value)
+        {
+            Utf8Formatter.TryFormat(value, buffer.GetSpan(20), out int written);
+            buffer.Advance(written);
+        }
     }
 
     /// <summary>

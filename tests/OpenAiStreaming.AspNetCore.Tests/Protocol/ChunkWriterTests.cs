@@ -35,6 +35,42 @@ public class ChunkWriterTests
             await FlushAndReadAsync());
     }
 
+    [Theory]
+    [InlineData("")]
+    [InlineData("line \"one\"\nzwei – 三 <tag> & \\ \t\r\b\f")]
+    [InlineData("emoji 🦊 and \u0001\u001f\u007f\u2028\u2029")]
+    [InlineData("'single' `back` /slash/ +plus+")]
+    public async Task WriteContent_Chat_SameBytesAsTheJsonWriter(string text)
+    {
+        // The content chunk is assembled from fixed parts; what it escapes must match Utf8JsonWriter with the event
+        // writer's relaxed encoder, field by field, for any text and any model name.
+        const string model = "model \"quoted\" ü";
+        new ChunkWriter(_sse, CompletionKind.Chat, Id, Created, model).WriteContent(text, choice: 3);
+
+        var expected = new ArrayBufferWriter<byte>();
+        using (var json = new Utf8JsonWriter(expected, new JsonWriterOptions { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping }))
+        {
+            json.WriteStartObject();
+            json.WriteString("id", Id);
+            json.WriteString("object", "chat.completion.chunk");
+            json.WriteNumber("created", Created);
+            json.WriteString("model", model);
+            json.WriteStartArray("choices");
+            json.WriteStartObject();
+            json.WriteNumber("index", 3);
+            json.WriteStartObject("delta");
+            json.WriteString("content", text);
+            json.WriteEndObject();
+            json.WriteNull("logprobs");
+            json.WriteNull("finish_reason");
+            json.WriteEndObject();
+            json.WriteEndArray();
+            json.WriteEndObject();
+        }
+
+        Assert.Equal("data: " + Encoding.UTF8.GetString(expected.WrittenSpan) + "\n\n", await FlushAndReadAsync());
+    }
+
     [Fact]
     public async Task WriteRole_Chat_AssistantRoleWithEmptyContent()
     {
