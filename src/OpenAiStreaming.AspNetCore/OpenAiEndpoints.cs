@@ -18,14 +18,22 @@ internal sealed class OpenAiEndpoints(
 {
     private readonly OpenAiStreamingOptions _options = environment.Options;
 
+    /// <summary>Validates a chat request (made once, not per request).</summary>
+    private Func<ChatCompletionRequest, (ValidatedRequest? Request, OpenAiError? Error)> ValidateChat =>
+        field ??= r => RequestValidator.Validate(r, _options.MaxChoices);
+
+    /// <summary>Validates a legacy completion request (made once, not per request).</summary>
+    private Func<CompletionRequest, (ValidatedRequest? Request, OpenAiError? Error)> ValidateText =>
+        field ??= r => RequestValidator.Validate(r, _options.DefaultCompletionMaxTokens, _options.MaxChoices);
+
     /// <summary>When this server started: the <c>created</c> of every model in <c>/v1/models</c>.</summary>
     private readonly long _startedAt = environment.TimeProvider.GetUtcNow().ToUnixTimeSeconds();
 
     public Task ChatCompletionsAsync(HttpContext context) =>
-        CompleteAsync(context, CompletionKind.Chat, OpenAiJsonContext.Default.ChatCompletionRequest, r => RequestValidator.Validate(r, _options.MaxChoices));
+        CompleteAsync(context, CompletionKind.Chat, OpenAiJsonContext.Default.ChatCompletionRequest, ValidateChat);
 
     public Task CompletionsAsync(HttpContext context) =>
-        CompleteAsync(context, CompletionKind.Text, OpenAiJsonContext.Default.CompletionRequest, r => RequestValidator.Validate(r, _options.DefaultCompletionMaxTokens, _options.MaxChoices));
+        CompleteAsync(context, CompletionKind.Text, OpenAiJsonContext.Default.CompletionRequest, ValidateText);
 
     public Task ListModelsAsync(HttpContext context)
     {
@@ -93,19 +101,19 @@ internal sealed class OpenAiEndpoints(
     private static OpenAiError Unauthorized() =>
         new(StatusCodes.Status401Unauthorized, "Incorrect or missing API key: send it as 'Authorization: Bearer KEY'.", OpenAiError.InvalidRequest, null, "invalid_api_key");
 
-    private async Task CompleteAsync<TRequest>(
+    // The serving path awaits only where it must (a body that has not fully arrived, a per-key slot to release): an
+    // async method still awaiting keeps its state for as long as the stream is open (see CompletionLifecycle.RunAsync).
+    private Task CompleteAsync<TRequest>(
         HttpContext context,
         CompletionKind kind,
         JsonTypeInfo<TRequest> typeInfo,
         Func<TRequest, (ValidatedRequest? Request, OpenAiError? Error)> validate)
         where TRequest : class
     {
-        var timeProvider = environment.TimeProvider;
-        long arrival = timeProvider.GetTimestamp();
+        long arrival = environment.TimeProvider.GetTimestamp();
         if (!apiKeys.TryAuthorize(context.Request, out string? keyId))
         {
-            await Unauthorized().WriteAsync(context.Response).ConfigureAwait(false);
-            return;
+            return Unauthorized().WriteAsync(context.Response);
         }
 
         var limits = keyId is null ? null : keyLimits.For(keyId);
@@ -118,28 +126,44 @@ internal sealed class OpenAiEndpoints(
             {
                 ApiKeyLimitLog.Refused(environment.Logger, keyId![..8], limit);
                 context.Response.Headers.RetryAfter = limits.RetryAfterSeconds(limit).ToString(System.Globalization.CultureInfo.InvariantCulture);
-                await RateLimited(limit).WriteAsync(context.Response).ConfigureAwait(false);
-                return;
+                return RateLimited(limit).WriteAsync(context.Response);
             }
         }
 
+        var read = RequestReader.ReadAsync(context.Request, typeInfo, _options.MaxRequestBodySize);
+        return keySlot is null && read.IsCompletedSuccessfully
+            ? ServeAsync(context, kind, read.Result, validate, arrival, limits)
+            : ReadAndServeAsync(context, kind, read, validate, arrival, limits, keySlot);
+    }
+
+    private async Task ReadAndServeAsync<TRequest>(
+        HttpContext context,
+        CompletionKind kind,
+        ValueTask<(TRequest? Body, OpenAiError? Error)> read,
+        Func<TRequest, (ValidatedRequest? Request, OpenAiError? Error)> validate,
+        long arrival,
+        KeyLimiters? limits,
+        IDisposable? keySlot)
+        where TRequest : class
+    {
         using (keySlot)
         {
-            await ServeAsync(context, kind, typeInfo, validate, arrival, limits).ConfigureAwait(false);
+            var body = await read.ConfigureAwait(false);
+            await ServeAsync(context, kind, body, validate, arrival, limits).ConfigureAwait(false);
         }
     }
 
-    private async Task ServeAsync<TRequest>(
+    /// <summary>Validates the request read and runs it through its lifecycle.</summary>
+    private Task ServeAsync<TRequest>(
         HttpContext context,
         CompletionKind kind,
-        JsonTypeInfo<TRequest> typeInfo,
+        (TRequest? Body, OpenAiError? Error) read,
         Func<TRequest, (ValidatedRequest? Request, OpenAiError? Error)> validate,
         long arrival,
         KeyLimiters? limits)
         where TRequest : class
     {
-        var timeProvider = environment.TimeProvider;
-        var (body, error) = await RequestReader.ReadAsync(context.Request, typeInfo, _options.MaxRequestBodySize).ConfigureAwait(false);
+        var (body, error) = read;
         ValidatedRequest? request = null;
         if (error is null)
         {
@@ -158,24 +182,12 @@ internal sealed class OpenAiEndpoints(
 
         if (error is not null)
         {
-            await error.WriteAsync(context.Response).ConfigureAwait(false);
-            return;
+            return error.WriteAsync(context.Response);
         }
 
+        var timeProvider = environment.TimeProvider;
         var requestMetrics = metrics.StartRequest(request!.Model, kind == CompletionKind.Chat ? "chat" : "text_completion", arrival, timeProvider);
         var encoder = new ChatCompletionEncoder(kind, request, _options, timeProvider);
-        var lifecycle = new CompletionLifecycle(context, request, client!, encoder, requestMetrics, environment);
-        try
-        {
-            await lifecycle.RunAsync().ConfigureAwait(false);
-        }
-        finally
-        {
-            if (limits is not null)
-            {
-                var usage = lifecycle.Usage;
-                limits.Charge(usage.Prompt + usage.Completion);
-            }
-        }
+        return new CompletionLifecycle(context, request, client!, encoder, requestMetrics, environment).RunAsync(limits);
     }
 }

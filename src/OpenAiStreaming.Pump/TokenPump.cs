@@ -203,11 +203,33 @@ public sealed class TokenPump<T> : IAsyncDisposable
     /// <param name="cancellationToken">Stops the producer when cancelled, typically the request's aborted token.</param>
     /// <returns>The running pump; dispose it to stop and await the producer.</returns>
     public static TokenPump<T> Start(
-        Func<CancellationToken, IAsyncEnumerable<T>> source, IDeltaMerger<T> merger, TokenPumpOptions? options = null, CancellationToken cancellationToken = default)
+        Func<CancellationToken, IAsyncEnumerable<T>> source, IDeltaMerger<T> merger, TokenPumpOptions? options = null, CancellationToken cancellationToken = default) =>
+        StartSelecting(source, static item => item, merger, options, cancellationToken);
+
+    /// <summary>
+    /// <see cref="Start(Func{CancellationToken, IAsyncEnumerable{T}}, IDeltaMerger{T}, TokenPumpOptions?, CancellationToken)"/>
+    /// for a source whose items become deltas through <paramref name="selector"/>, applied on the producer's task as
+    /// each item arrives: no adapter enumerable (an async iterator more per stream and per item) between the model and
+    /// the pump.
+    /// </summary>
+    /// <typeparam name="TSource">The source's item type.</typeparam>
+    /// <param name="source">Creates the items; receives the producer token and must honour it.</param>
+    /// <param name="selector">Makes a delta of an item.</param>
+    /// <param name="merger">Merges and sizes deltas.</param>
+    /// <param name="options">Pump options, or null for the defaults.</param>
+    /// <param name="cancellationToken">Stops the producer when cancelled, typically the request's aborted token.</param>
+    /// <returns>The running pump; dispose it to stop and await the producer.</returns>
+    public static TokenPump<T> StartSelecting<TSource>(
+        Func<CancellationToken, IAsyncEnumerable<TSource>> source,
+        Func<TSource, T> selector,
+        IDeltaMerger<T> merger,
+        TokenPumpOptions? options = null,
+        CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(source);
+        ArgumentNullException.ThrowIfNull(selector);
         var pump = new TokenPump<T>(merger, options, cancellationToken);
-        IAsyncEnumerable<T> items;
+        IAsyncEnumerable<TSource> items;
         try
         {
             items = source(pump.ProducerToken);
@@ -218,7 +240,11 @@ public sealed class TokenPump<T> : IAsyncDisposable
             throw;
         }
 
-        pump._producer = Task.Run(() => pump.PumpAsync(items));
+        // Where nothing else schedules continuations (a server's request), the producer's own task moves itself to the
+        // thread pool with no delegate, closure or wrapping task; elsewhere Task.Run leaves the caller's context.
+        pump._producer = SynchronizationContext.Current is null && TaskScheduler.Current == TaskScheduler.Default
+            ? pump.PumpAsync(items, selector, yieldFirst: true)
+            : Task.Run(() => pump.PumpAsync(items, selector, yieldFirst: false));
         return pump;
     }
 
@@ -576,8 +602,14 @@ public sealed class TokenPump<T> : IAsyncDisposable
     /// the producer runs ahead and the consumer takes several deltas per flush; except the first, which goes out at once
     /// whatever follows it (time to first token).
     /// </summary>
-    private async Task PumpAsync(IAsyncEnumerable<T> items)
+    private async Task PumpAsync<TSource>(IAsyncEnumerable<TSource> items, Func<TSource, T> selector, bool yieldFirst)
     {
+        if (yieldFirst)
+        {
+            // Off the caller's thread: the model runs on the pump's task, never inside the request that started it.
+            await Task.Yield();
+        }
+
         bool waited = false;
         bool first = true;
         try
@@ -589,7 +621,7 @@ public sealed class TokenPump<T> : IAsyncDisposable
                 {
                     var next = enumerator.MoveNextAsync();
                     waited = !next.IsCompleted;
-                    if (!await next.ConfigureAwait(false) || !TryWriteCore(enumerator.Current, waited || first))
+                    if (!await next.ConfigureAwait(false) || !TryWriteCore(selector(enumerator.Current), waited || first))
                     {
                         break;
                     }

@@ -72,14 +72,6 @@ internal sealed class ChatDelta
     /// <summary>Text cut from a longer delta, with the logprobs that go with it.</summary>
     public static ChatDelta Cut(string text, List<LogprobContent>? logprobs, int choice) => new(text, null, choice, logprobs);
 
-    public static async IAsyncEnumerable<ChatDelta> FromAsync(IAsyncEnumerable<ChatResponseUpdate> updates)
-    {
-        await foreach (var update in updates.ConfigureAwait(false))
-        {
-            yield return From(update);
-        }
-    }
-
     /// <summary>This delta as an update, for a reader that expects updates rather than deltas.</summary>
     public ChatResponseUpdate ToUpdate()
     {

@@ -12,6 +12,8 @@ namespace OpenAiStreaming.AspNetCore.Streaming;
 /// </summary>
 internal static class ChatProducer
 {
+    private static readonly Func<ChatResponseUpdate, ChatDelta> s_fromUpdate = static update => ChatDelta.From(update);
+
     /// <summary>
     /// A <see cref="TokenStreamChatClient"/> registered as it is writes straight into the pump (one queue) when there is
     /// one choice. Any other client, a <see cref="TokenStreamChatClient"/> inside a <see cref="ChatClientBuilder"/>
@@ -21,6 +23,17 @@ internal static class ChatProducer
     public static async ValueTask<TokenPump<ChatDelta>> StartAsync(
         IChatClient client, ValidatedRequest request, TokenPumpOptions options, CancellationToken cancellationToken)
     {
+        if (request.Choices == 1 && request.StopSequences is null && client is not TokenStreamChatClient)
+        {
+            // The common case: the model's updates go into the pump as they come, with nothing in between.
+            return TokenPump<ChatDelta>.StartSelecting(
+                ct => client.GetStreamingResponseAsync(request.Messages, request.Options, ct),
+                s_fromUpdate,
+                ChatDeltaMerger.Instance,
+                options,
+                cancellationToken);
+        }
+
         if (client is not TokenStreamChatClient loop || request.Choices > 1)
         {
             return TokenPump<ChatDelta>.Start(
@@ -64,11 +77,6 @@ internal static class ChatProducer
     private static IAsyncEnumerable<ChatDelta> Generate(IChatClient client, ValidatedRequest request, int choice, CancellationToken cancellationToken)
     {
         var filter = NewFilter(request, choice);
-        if (filter is null && choice == 0)
-        {
-            return ChatDelta.FromAsync(client.GetStreamingResponseAsync(request.Messages, request.Options, cancellationToken));
-        }
-
         var model = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         try
         {

@@ -1,5 +1,6 @@
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.AI;
+using OpenAiStreaming.AspNetCore.Limits;
 using OpenAiStreaming.Metrics;
 using OpenAiStreaming.Pump;
 
@@ -59,12 +60,40 @@ internal sealed class CompletionLifecycle
     public TokenUsage Usage => _state.Usage(_request.Messages);
 
     /// <summary>Serves the request; returns once the model has stopped and the end is recorded.</summary>
-    public async Task RunAsync()
+    /// <param name="limits">The API key's limits, charged with the tokens the request used once it has ended; null when the key has none.</param>
+    /// <remarks>
+    /// Admission, the model and the answer run in this method and <see cref="GenerateAsync"/>, not in one method per
+    /// step: every async method still awaiting keeps its state alive for as long as the stream is open, and a server
+    /// holds thousands of open streams (docs/benchmarks.md, memory per open stream).
+    /// </remarks>
+    public async Task RunAsync(KeyLimiters? limits = null)
     {
         CompletionEnd? end = null;
+        AdmissionLease? lease = null;
         try
         {
-            end = await ServeAsync().ConfigureAwait(false);
+            if (Lifetime.Stopping.IsCancellationRequested)
+            {
+                end = await FailAsync(CompletionEnd.Unavailable).ConfigureAwait(false);
+                return;
+            }
+
+            // Admission happens while a real status code can still be sent.
+            lease = new AdmissionLease(_environment.Admissions.For(_request.Model), _request.Choices);
+            if (lease.Result == AdmissionResult.Rejected)
+            {
+                end = await FailAsync(CompletionEnd.RateLimited).ConfigureAwait(false);
+                return;
+            }
+
+            _deadline = Options.MaxStreamDuration is { } duration ? new CancellationTokenSource(duration, _environment.TimeProvider) : null;
+            _stream = CancellationTokenSource.CreateLinkedTokenSource(Aborted, Lifetime.DrainDeadline, _deadline?.Token ?? default);
+            end = lease.Result == AdmissionResult.Queued ? await WaitForAdmissionAsync(lease).ConfigureAwait(false) : null;
+            end ??= await GenerateAsync().ConfigureAwait(false);
+            if (end.IsFailure)
+            {
+                end = await FailAsync(end).ConfigureAwait(false);
+            }
         }
         catch (Exception) when (Aborted.IsCancellationRequested)
         {
@@ -73,32 +102,16 @@ internal sealed class CompletionLifecycle
         }
         finally
         {
+            lease?.Dispose();
             _stream?.Dispose();
             _deadline?.Dispose();
             Record(end);
+            if (limits is not null)
+            {
+                var usage = Usage;
+                limits.Charge(usage.Prompt + usage.Completion);
+            }
         }
-    }
-
-    /// <summary>Admission, the model, the answer; the end it came to, told to the client when it is a failure.</summary>
-    private async Task<CompletionEnd> ServeAsync()
-    {
-        if (Lifetime.Stopping.IsCancellationRequested)
-        {
-            return await FailAsync(CompletionEnd.Unavailable).ConfigureAwait(false);
-        }
-
-        // Admission happens while a real status code can still be sent.
-        using var lease = new AdmissionLease(_environment.Admissions.For(_request.Model), _request.Choices);
-        if (lease.Result == AdmissionResult.Rejected)
-        {
-            return await FailAsync(CompletionEnd.RateLimited).ConfigureAwait(false);
-        }
-
-        _deadline = Options.MaxStreamDuration is { } duration ? new CancellationTokenSource(duration, _environment.TimeProvider) : null;
-        _stream = CancellationTokenSource.CreateLinkedTokenSource(Aborted, Lifetime.DrainDeadline, _deadline?.Token ?? default);
-        var end = lease.Result == AdmissionResult.Queued ? await WaitForAdmissionAsync(lease).ConfigureAwait(false) : null;
-        end ??= await GenerateAsync().ConfigureAwait(false);
-        return end.IsFailure ? await FailAsync(end).ConfigureAwait(false) : end;
     }
 
     /// <summary>
@@ -162,9 +175,49 @@ internal sealed class CompletionLifecycle
         {
             try
             {
-                return _request.Stream
-                    ? await StreamAsync(pump).ConfigureAwait(false)
-                    : await RespondWholeAsync(pump).ConfigureAwait(false);
+                if (!_request.Stream)
+                {
+                    return await RespondWholeAsync(pump).ConfigureAwait(false);
+                }
+
+                if (!_encoder.HasStarted && !await StartStreamAsync().ConfigureAwait(false))
+                {
+                    return CompletionEnd.ClientGone;
+                }
+
+                while (true)
+                {
+                    var signal = await pump.WaitAsync(Options.HeartbeatInterval, StreamToken).ConfigureAwait(false);
+                    if (signal == PumpSignal.Completed)
+                    {
+                        _encoder.WriteEnd(_state.FinishReason, _state.Usage(_request.Messages));
+                        return await FlushAsync().ConfigureAwait(false) ? CompletionEnd.Completed : CompletionEnd.ClientGone;
+                    }
+
+                    if (signal == PumpSignal.Idle)
+                    {
+                        if (!await WriteHeartbeatAndFlushAsync().ConfigureAwait(false))
+                        {
+                            return CompletionEnd.ClientGone;
+                        }
+
+                        continue;
+                    }
+
+                    // Everything that is ready goes out in one flush, a chunk per delta as the backend produced them
+                    // (a delta holds several tokens only when the pump merged them for a lagging client).
+                    while (pump.TryRead(out var delta))
+                    {
+                        int toolCalls = _state.Apply(delta);
+                        _contentPending |= _encoder.WriteDelta(_state, toolCalls);
+                        _state.ClearPendingText();
+                    }
+
+                    if (!await FlushAsync().ConfigureAwait(false))
+                    {
+                        return CompletionEnd.ClientGone;
+                    }
+                }
             }
             catch (Exception ex) when (!Aborted.IsCancellationRequested)
             {
@@ -173,48 +226,6 @@ internal sealed class CompletionLifecycle
             finally
             {
                 _metrics.Coalesced(pump.MergedCount);
-            }
-        }
-    }
-
-    private async Task<CompletionEnd> StreamAsync(TokenPump<ChatDelta> pump)
-    {
-        if (!_encoder.HasStarted && !await StartStreamAsync().ConfigureAwait(false))
-        {
-            return CompletionEnd.ClientGone;
-        }
-
-        while (true)
-        {
-            var signal = await pump.WaitAsync(Options.HeartbeatInterval, StreamToken).ConfigureAwait(false);
-            if (signal == PumpSignal.Completed)
-            {
-                _encoder.WriteEnd(_state.FinishReason, _state.Usage(_request.Messages));
-                return await FlushAsync().ConfigureAwait(false) ? CompletionEnd.Completed : CompletionEnd.ClientGone;
-            }
-
-            if (signal == PumpSignal.Idle)
-            {
-                if (!await WriteHeartbeatAndFlushAsync().ConfigureAwait(false))
-                {
-                    return CompletionEnd.ClientGone;
-                }
-
-                continue;
-            }
-
-            // Everything that is ready goes out in one flush, a chunk per delta as the backend produced them
-            // (a delta holds several tokens only when the pump merged them for a lagging client).
-            while (pump.TryRead(out var delta))
-            {
-                int toolCalls = _state.Apply(delta);
-                _contentPending |= _encoder.WriteDelta(_state, toolCalls);
-                _state.ClearPendingText();
-            }
-
-            if (!await FlushAsync().ConfigureAwait(false))
-            {
-                return CompletionEnd.ClientGone;
             }
         }
     }
