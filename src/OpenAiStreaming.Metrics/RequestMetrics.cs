@@ -12,7 +12,8 @@ public sealed class RequestMetrics
     private readonly OpenAiStreamingMetrics _metrics;
     private readonly TimeProvider _time;
     private readonly long _arrival;
-    private readonly TagList _tags;
+    private readonly string _model;
+    private readonly string _operation;
 
     /// <summary>True once content has reached the client.</summary>
     private bool _hasContent;
@@ -31,13 +32,20 @@ public sealed class RequestMetrics
         _metrics = metrics;
         _time = timeProvider;
         _arrival = arrivalTimestamp;
-        _tags = new TagList
-        {
-            { OpenAiStreamingMetricNames.ModelTag, model },
-            { OpenAiStreamingMetricNames.OperationTag, operation },
-        };
-        _metrics.ActiveStreams.Add(1, _tags);
+        _model = model;
+        _operation = operation;
+        _metrics.ActiveStreams.Add(1, Tags);
     }
+
+    /// <summary>
+    /// The request's tags, made when recorded rather than kept: a <see cref="TagList"/> is a struct of about 150 bytes, and
+    /// a server holds one of these objects per open stream.
+    /// </summary>
+    private TagList Tags => new()
+    {
+        { OpenAiStreamingMetricNames.ModelTag, _model },
+        { OpenAiStreamingMetricNames.OperationTag, _operation },
+    };
 
     /// <summary>Where the request is now: a disconnect is counted under this phase.</summary>
     public RequestPhase Phase { get; private set; } = RequestPhase.BeforeFirstToken;
@@ -48,17 +56,17 @@ public sealed class RequestMetrics
         if (Phase != RequestPhase.Waiting)
         {
             Phase = RequestPhase.Waiting;
-            _metrics.QueuedRequests.Add(1, _tags);
+            _metrics.QueuedRequests.Add(1, Tags);
         }
     }
 
     /// <summary>The request was admitted after waiting.</summary>
     public void Admitted()
     {
-        _metrics.QueueWait.Record(_time.GetElapsedTime(_arrival).TotalSeconds, _tags);
+        _metrics.QueueWait.Record(_time.GetElapsedTime(_arrival).TotalSeconds, Tags);
         if (Phase == RequestPhase.Waiting)
         {
-            _metrics.QueuedRequests.Add(-1, _tags);
+            _metrics.QueuedRequests.Add(-1, Tags);
         }
 
         Phase = RequestPhase.BeforeFirstToken;
@@ -74,11 +82,11 @@ public sealed class RequestMetrics
         long now = _time.GetTimestamp();
         if (_metrics.FlushDuration.Enabled)
         {
-            _metrics.FlushDuration.Record(_time.GetElapsedTime(startTimestamp, now).TotalSeconds, _tags);
+            _metrics.FlushDuration.Record(_time.GetElapsedTime(startTimestamp, now).TotalSeconds, Tags);
         }
 
-        _metrics.Chunks.Add(chunks, _tags);
-        _metrics.Bytes.Add(bytes, _tags);
+        _metrics.Chunks.Add(chunks, Tags);
+        _metrics.Bytes.Add(bytes, Tags);
         if (!hadContent)
         {
             return;
@@ -92,7 +100,7 @@ public sealed class RequestMetrics
         }
         else if (_metrics.InterTokenLatency.Enabled)
         {
-            _metrics.InterTokenLatency.Record(_time.GetElapsedTime(_lastContent, now).TotalSeconds, _tags);
+            _metrics.InterTokenLatency.Record(_time.GetElapsedTime(_lastContent, now).TotalSeconds, Tags);
         }
 
         _lastContent = now;
@@ -107,7 +115,7 @@ public sealed class RequestMetrics
     }
 
     /// <summary>A <c>: keep-alive</c> comment was written.</summary>
-    public void Heartbeat() => _metrics.Heartbeats.Add(1, _tags);
+    public void Heartbeat() => _metrics.Heartbeats.Add(1, Tags);
 
     /// <summary>Deltas were merged because the client lagged.</summary>
     /// <param name="count">How many.</param>
@@ -115,7 +123,7 @@ public sealed class RequestMetrics
     {
         if (count > 0)
         {
-            _metrics.CoalescedDeltas.Add(count, _tags);
+            _metrics.CoalescedDeltas.Add(count, Tags);
         }
     }
 
@@ -133,13 +141,13 @@ public sealed class RequestMetrics
         }
 
         _ended = true;
-        _metrics.ActiveStreams.Add(-1, _tags);
+        _metrics.ActiveStreams.Add(-1, Tags);
         if (Phase == RequestPhase.Waiting)
         {
-            _metrics.QueuedRequests.Add(-1, _tags);
+            _metrics.QueuedRequests.Add(-1, Tags);
         }
 
-        var tags = _tags;
+        var tags = Tags;
         if (outcome.ErrorType is { } errorType)
         {
             tags.Add(OpenAiStreamingMetricNames.ErrorTypeTag, errorType);
@@ -151,7 +159,7 @@ public sealed class RequestMetrics
 
         if (outcome.IsDisconnect)
         {
-            var disconnect = _tags;
+            var disconnect = Tags;
             disconnect.Add(OpenAiStreamingMetricNames.PhaseTag, Phase switch
             {
                 RequestPhase.Waiting => "waiting",
@@ -174,14 +182,14 @@ public sealed class RequestMetrics
 
         if (outcome.InputTokens > 0)
         {
-            var input = _tags;
+            var input = Tags;
             input.Add(OpenAiStreamingMetricNames.TokenTypeTag, "input");
             _metrics.Tokens.Add(outcome.InputTokens, input);
         }
 
         if (outcome.OutputTokens > 0)
         {
-            var output = _tags;
+            var output = Tags;
             output.Add(OpenAiStreamingMetricNames.TokenTypeTag, "output");
             _metrics.Tokens.Add(outcome.OutputTokens, output);
         }

@@ -109,8 +109,15 @@ public sealed class TokenPump<T> : IAsyncDisposable
     /// <summary>Where idle deadlines and the idle timer read time.</summary>
     private readonly TimeProvider _timeProvider;
 
-    /// <summary>Linked to the caller's token; cancelled by <see cref="Cancel"/>, an overflow, and <see cref="DisposeAsync"/>.</summary>
+    /// <summary>Cancelled with the caller's token, by <see cref="Cancel"/>, an overflow, and <see cref="DisposeAsync"/>.</summary>
     private readonly CancellationTokenSource _cts;
+
+    /// <summary>The caller's token. Its one registration both cancels <see cref="_cts"/> and rings the bell, so a
+    /// consumer that waits with this same token (the usual case) needs no registration of its own.</summary>
+    private readonly CancellationToken _callerToken;
+
+    /// <summary>The registration of <see cref="_callerToken"/>.</summary>
+    private readonly CancellationTokenRegistration _callerRegistration;
 
     /// <summary>The task that pumps an enumerable producer, set by <see cref="Start"/> before the pump is returned;
     /// completed at once for a pushing one. Never faults.</summary>
@@ -146,8 +153,17 @@ public sealed class TokenPump<T> : IAsyncDisposable
         _capacity = options.Capacity;
         _maxBufferedBytes = options.MaxBufferedBytes;
         _timeProvider = options.TimeProvider;
-        _cts = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        _cts = new CancellationTokenSource();
         ProducerToken = _cts.Token;
+        _callerToken = cancellationToken;
+        _callerRegistration = cancellationToken.UnsafeRegister(
+            static state =>
+            {
+                var pump = (TokenPump<T>)state!;
+                pump._cts.Cancel();
+                pump._doorbell.Ring(inline: false);
+            },
+            this);
     }
 
     /// <summary>The token the producer runs under: cancelled with the caller's token, by <see cref="Cancel"/>, when the
@@ -236,6 +252,7 @@ public sealed class TokenPump<T> : IAsyncDisposable
         }
         catch
         {
+            pump._callerRegistration.Dispose();
             pump._cts.Dispose();
             throw;
         }
@@ -447,10 +464,11 @@ public sealed class TokenPump<T> : IAsyncDisposable
         long deadline = idle ? _timeProvider.GetTimestamp() + (long)(idleTimeout.TotalSeconds * _timeProvider.TimestampFrequency) : long.MaxValue;
         if (cancellationToken != _waitToken)
         {
-            // The bell is waited on without a token; the consumer's token rings it instead (registered once, not per wait).
+            // The bell is waited on without a token; the consumer's token rings it instead (registered once, not per
+            // wait, and not at all when it is the caller's token, whose registration rings it already).
             _waitRegistration.Dispose();
             _waitToken = cancellationToken;
-            _waitRegistration = cancellationToken.UnsafeRegister(s_ring, this);
+            _waitRegistration = cancellationToken == _callerToken ? default : cancellationToken.UnsafeRegister(s_ring, this);
         }
 
         while (true)
@@ -568,6 +586,9 @@ public sealed class TokenPump<T> : IAsyncDisposable
         }
 
         await _producer.ConfigureAwait(false);
+
+        // Waits for a cancellation callback in flight, which uses _cts.
+        _callerRegistration.Dispose();
         _cts.Dispose();
         _idleTimer?.Dispose();
         _waitRegistration.Dispose();

@@ -22,8 +22,22 @@ public sealed class ServerSentEventWriter
     /// <summary>The pipe every event is written to.</summary>
     private readonly PipeWriter _output;
 
-    /// <summary>Reused for every JSON event; reset onto <see cref="_output"/> by <see cref="BeginJsonData"/>.</summary>
-    private readonly Utf8JsonWriter _json;
+    /// <summary>Where a writer waiting in <see cref="t_spareJson"/> points, so that it holds on to no response.</summary>
+    private static readonly ArrayBufferWriter<byte> s_nowhere = new(1);
+
+    /// <summary>
+    /// A JSON writer with the default options, free for the next event on this thread. A writer with the default
+    /// options takes it for the length of one event instead of keeping one per response: a server holds thousands of
+    /// open streams, and an event is written in one go.
+    /// </summary>
+    [ThreadStatic]
+    private static Utf8JsonWriter? t_spareJson;
+
+    /// <summary>This writer's own JSON writer when it was given options; null with the defaults (see <see cref="t_spareJson"/>).</summary>
+    private readonly Utf8JsonWriter? _ownJson;
+
+    /// <summary>The JSON writer of the event being written, between <see cref="BeginJsonData"/> and <see cref="EndJsonData"/>.</summary>
+    private Utf8JsonWriter? _json;
 
     /// <summary>True between <see cref="BeginJsonData"/> and <see cref="EndJsonData"/>.</summary>
     private bool _inJsonEvent;
@@ -39,14 +53,13 @@ public sealed class ServerSentEventWriter
     public ServerSentEventWriter(PipeWriter output, JsonWriterOptions? jsonOptions = null)
     {
         ArgumentNullException.ThrowIfNull(output);
-        var options = jsonOptions ?? new JsonWriterOptions { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
-        if (options.Indented)
+        if (jsonOptions is { Indented: true })
         {
             throw new ArgumentException("Indented JSON would put newlines inside an event's data.", nameof(jsonOptions));
         }
 
         _output = output;
-        _json = new Utf8JsonWriter(output, options);
+        _ownJson = jsonOptions is { } options ? new Utf8JsonWriter(output, options) : null;
     }
 
     /// <summary>Bytes written since the last flush, not yet handed to the transport (0 where the pipe cannot tell).</summary>
@@ -121,9 +134,16 @@ public sealed class ServerSentEventWriter
         ThrowIfInJsonEvent();
         WriteFields(eventType, id);
         Write(DataPrefix);
-        _json.Reset(_output);
+        var json = _ownJson ?? t_spareJson ?? new Utf8JsonWriter(_output, new JsonWriterOptions { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping });
+        if (json == t_spareJson)
+        {
+            t_spareJson = null;
+        }
+
+        json.Reset(_output);
+        _json = json;
         _inJsonEvent = true;
-        return _json;
+        return json;
     }
 
     /// <summary>Ends the event started by <see cref="BeginJsonData"/>.</summary>
@@ -134,7 +154,16 @@ public sealed class ServerSentEventWriter
             throw new InvalidOperationException($"{nameof(EndJsonData)} called without {nameof(BeginJsonData)}.");
         }
 
-        _json.Flush();
+        var json = _json!;
+        json.Flush();
+        _json = null;
+        if (json != _ownJson)
+        {
+            // Back to this thread's spare (the thread that ends an event may not be the one that began it).
+            json.Reset(s_nowhere);
+            t_spareJson = json;
+        }
+
         _inJsonEvent = false;
         Write(EventEnd);
         _unflushedEvents++;

@@ -74,6 +74,32 @@ public class TokenPumpStartTests
         Assert.Equal(0, context.Posts);
     }
 
+    [Fact]
+    public async Task WaitAsync_WithTheCallersToken_CallerCancels_WakesWhileTheProducerStillIgnoresIt()
+    {
+        // The caller's token is registered once, for the producer and the waiting consumer alike: a model that does
+        // not honour its token must not keep the consumer waiting.
+        var ct = TestContext.Current.CancellationToken;
+        using var caller = new CancellationTokenSource();
+        using var release = new ManualResetEventSlim();
+        var pump = TokenPump<int>.Start(_ => Stubborn(release), Int32Merger.Instance, cancellationToken: caller.Token);
+        try
+        {
+            var wait = pump.WaitAsync(Timeout.InfiniteTimeSpan, caller.Token).AsTask();
+            Assert.False(wait.IsCompleted);
+            await caller.CancelAsync();
+
+            await Assert.ThrowsAnyAsync<OperationCanceledException>(() => wait.WaitAsync(WaitLimit, ct));
+            Assert.True(pump.ProducerToken.IsCancellationRequested);
+            Assert.False(pump.Completion.IsCompleted);
+        }
+        finally
+        {
+            release.Set();
+            await pump.DisposeAsync();
+        }
+    }
+
     private static async Task<List<int>> ReadAllAsync(TokenPump<int> pump, CancellationToken cancellationToken, List<int>? items = null)
     {
         items ??= [];
@@ -110,6 +136,12 @@ public class TokenPumpStartTests
         entered.Set();
         release.Wait(WaitLimit);
         yield return 7;
+    }
+
+    private static async IAsyncEnumerable<int> Stubborn(ManualResetEventSlim release)
+    {
+        await Task.Run(() => release.Wait(WaitLimit));
+        yield return 1;
     }
 #pragma warning restore CS1998
 

@@ -17,6 +17,39 @@ public class ServerSentEventWriterTests
     }
 
     [Fact]
+    public async Task BeginJsonData_TwoWritersInterleavedOnOneThreadAndAcrossThreads_EachEventWhole()
+    {
+        // Writers with the default options share JSON writers between events; two events open at once on one thread,
+        // and one ended on another thread than it began, must still each get their own.
+        var ct = TestContext.Current.CancellationToken;
+        var other = new Pipe(new PipeOptions(pauseWriterThreshold: 0));
+        var second = new ServerSentEventWriter(other.Writer);
+
+        var a = _writer.BeginJsonData();
+        a.WriteStartObject();
+        a.WriteString("writer", "first");
+        var b = second.BeginJsonData();
+        Assert.NotSame(a, b);
+        b.WriteStartObject();
+        b.WriteString("writer", "second");
+        await Task.Run(() =>
+        {
+            b.WriteEndObject();
+            second.EndJsonData();
+        }, ct);
+        a.WriteEndObject();
+        _writer.EndJsonData();
+        var c = second.BeginJsonData();
+        c.WriteNumberValue(3);
+        second.EndJsonData();
+
+        Assert.Equal("data: {\"writer\":\"first\"}\n\n", Encoding.UTF8.GetString(await FlushAndReadBytesAsync()));
+        await second.FlushAsync(ct);
+        var read = await other.Reader.ReadAsync(ct);
+        Assert.Equal("data: {\"writer\":\"second\"}\n\ndata: 3\n\n", Encoding.UTF8.GetString(read.Buffer.ToArray()));
+    }
+
+    [Fact]
     public async Task WriteData_String_ExactBytes()
     {
         _writer.WriteData("x");

@@ -204,7 +204,7 @@ internal sealed class ChatCompletionEncoder : ICompletionEncoder
         })],
     };
 
-    private static TextLogprobsDto ToTextLogprobs(List<LogprobContent> logprobs)
+    private static TextLogprobsDto ToTextLogprobs(IReadOnlyList<LogprobContent> logprobs)
     {
         var offsets = new List<int>(logprobs.Count);
         int offset = 0;

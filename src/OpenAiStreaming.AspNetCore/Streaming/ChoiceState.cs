@@ -17,11 +17,17 @@ internal sealed class ChoiceState(int index)
 
     public ReadOnlySpan<char> PendingText => _pendingText.WrittenSpan;
 
+    /// <summary>The logprobs of <see cref="PendingText"/>'s tokens; created with the first (most models report none).</summary>
+    private List<LogprobContent>? _pendingLogprobs;
+
+    /// <summary>Every tool call so far; created with the first.</summary>
+    private List<PendingToolCall>? _toolCalls;
+
     /// <summary>The logprobs of <see cref="PendingText"/>'s tokens, in order.</summary>
-    public List<LogprobContent> PendingLogprobs { get; } = [];
+    public IReadOnlyList<LogprobContent> PendingLogprobs => (IReadOnlyList<LogprobContent>?)_pendingLogprobs ?? [];
 
     /// <summary>Every tool call so far, each with where in <see cref="PendingText"/> it arrived.</summary>
-    public List<PendingToolCall> ToolCalls { get; } = [];
+    public IReadOnlyList<PendingToolCall> ToolCalls => (IReadOnlyList<PendingToolCall>?)_toolCalls ?? [];
 
     /// <summary>Characters of text written before <see cref="PendingText"/>: the legacy logprobs' <c>text_offset</c> base.</summary>
     public int WrittenLength { get; private set; }
@@ -52,13 +58,17 @@ internal sealed class ChoiceState(int index)
     {
         WrittenLength += _pendingText.WrittenCount;
         _pendingText.ResetWrittenCount();
-        PendingLogprobs.Clear();
+        _pendingLogprobs?.Clear();
     }
 
     public void Apply(ChatDelta delta)
     {
         delta.CopyTextTo(_pendingText);
-        PendingLogprobs.AddRange(delta.Logprobs);
+        if (delta.Logprobs.Count > 0)
+        {
+            (_pendingLogprobs ??= []).AddRange(delta.Logprobs);
+        }
+
         TextDeltas += delta.TextUpdates;
     }
 
@@ -75,10 +85,10 @@ internal sealed class ChoiceState(int index)
                     TextDeltas++;
                     break;
                 case LogprobContent logprob:
-                    PendingLogprobs.Add(logprob);
+                    (_pendingLogprobs ??= []).Add(logprob);
                     break;
                 case FunctionCallContent call:
-                    ToolCalls.Add(new PendingToolCall(call, _pendingText.WrittenCount));
+                    (_toolCalls ??= []).Add(new PendingToolCall(call, _pendingText.WrittenCount));
                     toolCalls++;
                     break;
                 case UsageContent usage:

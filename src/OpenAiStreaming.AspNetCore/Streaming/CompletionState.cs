@@ -9,30 +9,40 @@ namespace OpenAiStreaming.AspNetCore.Streaming;
 /// </summary>
 internal sealed class CompletionState
 {
-    private readonly List<ChoiceState> _choices = [new ChoiceState(0)];
+    /// <summary>Choice 0, which every completion has.</summary>
+    private readonly ChoiceState _first = new(0);
+
+    /// <summary>Every choice by index, once a delta of a choice past 0 came (<c>n</c> &gt; 1); null until then.</summary>
+    private List<ChoiceState>? _choices;
+
+    public CompletionState() => Current = _first;
 
     /// <summary>The choice the last delta belonged to: what <see cref="PendingText"/> and <see cref="ToolCalls"/> show.</summary>
     public ChoiceState Current { get; private set; }
 
-    public CompletionState() => Current = _choices[0];
-
     /// <summary>The choices seen so far, by index (choice 0 always).</summary>
-    public IReadOnlyList<ChoiceState> Choices => _choices;
+    public IReadOnlyList<ChoiceState> Choices => (IReadOnlyList<ChoiceState>?)_choices ?? [_first];
 
     public ReadOnlySpan<char> PendingText => Current.PendingText;
 
     /// <summary>Every tool call of <see cref="Current"/> so far, each with where in <see cref="PendingText"/> it arrived.</summary>
-    public List<PendingToolCall> ToolCalls => Current.ToolCalls;
+    public IReadOnlyList<PendingToolCall> ToolCalls => Current.ToolCalls;
 
     /// <summary>The finish reason of choice 0 in OpenAI's vocabulary: stop, length, tool_calls or content_filter.</summary>
-    public string FinishReason => _choices[0].FinishReason;
+    public string FinishReason => _first.FinishReason;
 
     /// <summary>Output tokens so far, all choices together, as <see cref="Usage"/> reports them.</summary>
-    public int OutputTokens => _choices.Sum(c => c.OutputTokens);
+    public int OutputTokens => _choices?.Sum(c => c.OutputTokens) ?? _first.OutputTokens;
 
     /// <summary>The choice with index <paramref name="index"/>, created when no delta of it came yet.</summary>
     public ChoiceState Choice(int index)
     {
+        if (index == 0)
+        {
+            return _first;
+        }
+
+        _choices ??= [_first];
         while (_choices.Count <= index)
         {
             _choices.Add(new ChoiceState(_choices.Count));
@@ -61,7 +71,7 @@ internal sealed class CompletionState
     /// <returns>How many tool calls it carried: they are the last entries of <see cref="ToolCalls"/>.</returns>
     public int Apply(ChatResponseUpdate update)
     {
-        Current = _choices[0];
+        Current = _first;
         return Current.Apply(update);
     }
 
@@ -73,7 +83,7 @@ internal sealed class CompletionState
     public TokenUsage Usage(IReadOnlyList<ChatMessage> prompt)
     {
         long? reported = null;
-        foreach (var choice in _choices)
+        foreach (var choice in Choices)
         {
             reported ??= choice.Usage?.InputTokenCount;
         }
