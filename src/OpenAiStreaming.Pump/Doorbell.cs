@@ -3,57 +3,70 @@ using System.Threading.Tasks.Sources;
 
 namespace OpenAiStreaming.Pump;
 
+/// <summary>What the doorbell asks when it rings: whether the consumer's wait has its answer now.</summary>
+internal interface IWaitAnswer
+{
+    /// <summary>Looks once, after clearing the bell (so a ring after the look is not lost).</summary>
+    /// <param name="signal">The answer, when there is one and it is not an error.</param>
+    /// <param name="error">The wait's error (the producer's failure, an overflow, a cancellation), or null.</param>
+    /// <returns>True when the wait is over, with <paramref name="signal"/> or <paramref name="error"/>.</returns>
+    bool TryAnswer(out PumpSignal signal, out Exception? error);
+}
+
 /// <summary>
-/// A one-slot signal with one waiter: the pump's consumer waits on it, anyone rings it. Extra rings while it is rung
-/// are dropped. Unlike a bounded channel of one slot, the ringer chooses per ring whether a parked waiter resumes on
-/// the ringer's own thread (<c>inline</c>) or on the thread pool: a producer that owns its task hands a token to the
-/// consumer without a thread-pool hop, while timers, cancellation callbacks and shared model loops never run the
-/// consumer themselves. One object, reused for every wait: nothing is allocated per wait.
+/// The pump's one-consumer wait: a one-slot signal that anyone rings, which itself answers the parked wait. Extra rings
+/// while it is rung are dropped. When a ring finds the consumer parked, the ringer (<c>inline</c>) or a thread-pool work
+/// item (this object, queued without allocating) asks the pump for the answer and completes the wait there, running
+/// the consumer's continuation on that thread; a ring that brings no answer (the idle timer early, a merge in flight)
+/// parks the wait again. So a producer that owns its task hands a token to the consumer without a thread-pool hop,
+/// while timers, cancellation callbacks and shared model loops never run the consumer themselves. One object per pump,
+/// reused for every wait: no state machine is allocated, kept or promoted per wait, which matters for thousands of
+/// streams each waiting a second between tokens.
 /// </summary>
-internal sealed class Doorbell : IValueTaskSource
+internal sealed class Doorbell(IWaitAnswer pump) : IValueTaskSource<PumpSignal>, IThreadPoolWorkItem
 {
     /// <summary>Not rung, nobody waiting.</summary>
     private const int Idle = 0;
 
-    /// <summary>Rung, nobody waiting yet: the next wait returns at once.</summary>
+    /// <summary>Rung, nobody waiting yet: the next look answers.</summary>
     private const int Rung = 1;
 
-    /// <summary>The consumer is parked in <see cref="_core"/>; the next ring completes it.</summary>
+    /// <summary>The consumer's wait is parked in <see cref="_core"/>; the next ring answers it.</summary>
     private const int Waiting = 2;
 
     /// <summary>Idle, Rung or Waiting; moved only by compare-exchange.</summary>
     private int _state;
 
     /// <summary>The parked wait. Reset only by the waiter, while no ringer can complete it (the state is not Waiting).</summary>
-    private ManualResetValueTaskSourceCore<bool> _core;
+    private ManualResetValueTaskSourceCore<PumpSignal> _core;
 
     /// <summary>Clears a ring nobody waited for, so a ring after this call is not lost and one before it is not seen twice.</summary>
     public void Clear() => Interlocked.CompareExchange(ref _state, Idle, Rung);
 
-    /// <summary>Completes at the next ring, or at once when rung since the last <see cref="Clear"/> or wait. One waiter at a time.</summary>
+    /// <summary>The pump's answer now, or a wait completed with it at a later ring. One waiter at a time.</summary>
     /// <returns>A value task to await once.</returns>
-    public ValueTask WaitAsync()
+    public ValueTask<PumpSignal> WaitAsync()
     {
-        if (Interlocked.CompareExchange(ref _state, Idle, Rung) == Rung)
+        while (true)
         {
-            return default;
-        }
+            if (pump.TryAnswer(out var signal, out var error))
+            {
+                return error is null ? new ValueTask<PumpSignal>(signal) : ValueTask.FromException<PumpSignal>(error);
+            }
 
-        _core.Reset();
-        if (Interlocked.CompareExchange(ref _state, Waiting, Idle) != Idle)
-        {
-            // Rung between the two looks: take that ring instead of parking.
-            Debug.Assert(Volatile.Read(ref _state) == Rung, "Only the waiter parks.");
-            Volatile.Write(ref _state, Idle);
-            return default;
-        }
+            _core.Reset();
+            if (Interlocked.CompareExchange(ref _state, Waiting, Idle) == Idle)
+            {
+                return new ValueTask<PumpSignal>(this, _core.Version);
+            }
 
-        return new ValueTask(this, _core.Version);
+            // Rung between the look and parking: look again.
+        }
     }
 
-    /// <summary>Rings: wakes the parked waiter, or leaves the ring for the next wait.</summary>
-    /// <param name="inline">True to run a parked waiter's continuation on this thread before returning; false to
-    /// queue it to the thread pool.</param>
+    /// <summary>Rings: answers the parked wait, or leaves the ring for the next look.</summary>
+    /// <param name="inline">True to answer a parked wait on this thread before returning (its continuation runs here);
+    /// false to answer it on the thread pool.</param>
     public void Ring(bool inline)
     {
         while (true)
@@ -74,20 +87,71 @@ internal sealed class Doorbell : IValueTaskSource
                 continue;
             }
 
-            // The waiter wakes to look at the pump again, so this ring is spent on waking it.
+            // The parked wait is this ring's to answer.
             if (Interlocked.CompareExchange(ref _state, Idle, Waiting) == Waiting)
             {
-                _core.RunContinuationsAsynchronously = !inline;
-                _core.SetResult(true);
+                if (inline)
+                {
+                    Answer();
+                }
+                else
+                {
+                    ThreadPool.UnsafeQueueUserWorkItem(this, preferLocal: false);
+                }
+
                 return;
             }
         }
     }
 
-    void IValueTaskSource.GetResult(short token) => _core.GetResult(token);
+    /// <summary>Asks the pump; completes the wait (running its continuation on this thread) or parks it again.</summary>
+    private void Answer()
+    {
+        while (true)
+        {
+            PumpSignal signal;
+            Exception? error;
+            try
+            {
+                if (!pump.TryAnswer(out signal, out error))
+                {
+                    if (Interlocked.CompareExchange(ref _state, Waiting, Idle) == Idle)
+                    {
+                        return;
+                    }
 
-    ValueTaskSourceStatus IValueTaskSource.GetStatus(short token) => _core.GetStatus(token);
+                    // Rung while looking: look again.
+                    Debug.Assert(Volatile.Read(ref _state) == Rung, "Only the waiter parks.");
+                    continue;
+                }
+            }
+#pragma warning disable CA1031 // Whatever looking throws is the wait's outcome.
+            catch (Exception ex)
+            {
+                signal = default;
+                error = ex;
+            }
+#pragma warning restore CA1031
 
-    void IValueTaskSource.OnCompleted(Action<object?> continuation, object? state, short token, ValueTaskSourceOnCompletedFlags flags) =>
+            if (error is null)
+            {
+                _core.SetResult(signal);
+            }
+            else
+            {
+                _core.SetException(error);
+            }
+
+            return;
+        }
+    }
+
+    void IThreadPoolWorkItem.Execute() => Answer();
+
+    PumpSignal IValueTaskSource<PumpSignal>.GetResult(short token) => _core.GetResult(token);
+
+    ValueTaskSourceStatus IValueTaskSource<PumpSignal>.GetStatus(short token) => _core.GetStatus(token);
+
+    void IValueTaskSource<PumpSignal>.OnCompleted(Action<object?> continuation, object? state, short token, ValueTaskSourceOnCompletedFlags flags) =>
         _core.OnCompleted(continuation, state, token, flags);
 }

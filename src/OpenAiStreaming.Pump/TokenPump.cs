@@ -1,6 +1,4 @@
 using System.Diagnostics;
-using System.Runtime.CompilerServices;
-using System.Runtime.ExceptionServices;
 
 namespace OpenAiStreaming.Pump;
 
@@ -37,7 +35,7 @@ namespace OpenAiStreaming.Pump;
 /// per token. Idle timeouts and cancellation wake it on the thread pool too.
 /// </para>
 /// </remarks>
-public sealed class TokenPump<T> : IAsyncDisposable
+public sealed class TokenPump<T> : IAsyncDisposable, IWaitAnswer
 {
     /// <summary>Guards the fields from <see cref="_queue"/> to <see cref="_disposed"/>, and only those.</summary>
     /// <remarks>
@@ -93,8 +91,8 @@ public sealed class TokenPump<T> : IAsyncDisposable
     /// never inside the canceller's callback).</summary>
     private static readonly Action<object?> s_ring = static pump => ((TokenPump<T>)pump!)._doorbell.Ring(inline: false);
 
-    /// <summary>Rung (one slot, extra rings dropped) whenever the state changes; the consumer waits on it.</summary>
-    private readonly Doorbell _doorbell = new();
+    /// <summary>Rung (one slot, extra rings dropped) whenever the state changes; the consumer's wait, answered by it.</summary>
+    private readonly Doorbell _doorbell;
 
 
     /// <summary>Merges and sizes deltas: the caller's code, so never called under <see cref="_lock"/>.</summary>
@@ -139,6 +137,12 @@ public sealed class TokenPump<T> : IAsyncDisposable
     /// <summary>The consumer's token, registered once to ring the bell when cancelled.</summary>
     private CancellationToken _waitToken;
 
+    /// <summary>Whether the consumer's current wait ends at <see cref="_waitDeadline"/>.</summary>
+    private bool _waitIdle;
+
+    /// <summary>When the consumer's current wait answers <see cref="PumpSignal.Idle"/> (<see cref="TimeProvider.GetTimestamp"/> ticks).</summary>
+    private long _waitDeadline;
+
     /// <summary>The registration of <see cref="_waitToken"/>.</summary>
     private CancellationTokenRegistration _waitRegistration;
 
@@ -153,6 +157,7 @@ public sealed class TokenPump<T> : IAsyncDisposable
         _capacity = options.Capacity;
         _maxBufferedBytes = options.MaxBufferedBytes;
         _timeProvider = options.TimeProvider;
+        _doorbell = new Doorbell(this);
         _cts = new CancellationTokenSource();
         ProducerToken = _cts.Token;
         _callerToken = cancellationToken;
@@ -440,7 +445,7 @@ public sealed class TokenPump<T> : IAsyncDisposable
     /// <exception cref="Exception">The producer failed; its exception is rethrown once its earlier deltas are read.</exception>
     public ValueTask<PumpSignal> WaitAsync(TimeSpan idleTimeout, CancellationToken cancellationToken = default)
     {
-        // The common case, a delta already waiting, needs no state machine.
+        // The common case, a delta already waiting, needs no setup.
         _doorbell.Clear();
         lock (_lock)
         {
@@ -450,18 +455,8 @@ public sealed class TokenPump<T> : IAsyncDisposable
             }
         }
 
-        return WaitCoreAsync(idleTimeout, cancellationToken);
-    }
-
-    /// <summary>
-    /// <see cref="WaitAsync"/> when it must wait. Pooled, so that a consumer woken once per token (a model slower than
-    /// the network) allocates nothing per wake-up: see benchmarks/OpenAiStreaming.Benchmarks, PumpTokenByTokenBenchmarks.
-    /// </summary>
-    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
-    private async ValueTask<PumpSignal> WaitCoreAsync(TimeSpan idleTimeout, CancellationToken cancellationToken)
-    {
-        bool idle = idleTimeout > TimeSpan.Zero && idleTimeout != Timeout.InfiniteTimeSpan;
-        long deadline = idle ? _timeProvider.GetTimestamp() + (long)(idleTimeout.TotalSeconds * _timeProvider.TimestampFrequency) : long.MaxValue;
+        _waitIdle = idleTimeout > TimeSpan.Zero && idleTimeout != Timeout.InfiniteTimeSpan;
+        _waitDeadline = _waitIdle ? _timeProvider.GetTimestamp() + (long)(idleTimeout.TotalSeconds * _timeProvider.TimestampFrequency) : long.MaxValue;
         if (cancellationToken != _waitToken)
         {
             // The bell is waited on without a token; the consumer's token rings it instead (registered once, not per
@@ -471,46 +466,55 @@ public sealed class TokenPump<T> : IAsyncDisposable
             _waitRegistration = cancellationToken == _callerToken ? default : cancellationToken.UnsafeRegister(s_ring, this);
         }
 
-        while (true)
+        // Allocates nothing, now or when it completes later: see PumpTokenByTokenBenchmarks.
+        return _doorbell.WaitAsync();
+    }
+
+    /// <summary>The consumer's wait, looked at by the doorbell whenever it rings: the bell is cleared before the look,
+    /// so a write after it rings again.</summary>
+    bool IWaitAnswer.TryAnswer(out PumpSignal signal, out Exception? error)
+    {
+        signal = PumpSignal.Data;
+        error = null;
+        _doorbell.Clear();
+        lock (_lock)
         {
-            // Clear the bell before looking, so a write after the look rings it again.
-            _doorbell.Clear();
-            lock (_lock)
+            if (HasReadable)
             {
-                if (HasReadable)
-                {
-                    return PumpSignal.Data;
-                }
-
-                // A merge in flight may still queue its delta: the end comes after it.
-                if (_completed && !_merging)
-                {
-                    if (_error is not null)
-                    {
-                        ExceptionDispatchInfo.Throw(_error);
-                    }
-
-                    return PumpSignal.Completed;
-                }
+                return true;
             }
 
-            cancellationToken.ThrowIfCancellationRequested();
-            if (idle)
+            // A merge in flight may still queue its delta: the end comes after it.
+            if (_completed && !_merging)
             {
-                long now = _timeProvider.GetTimestamp();
-                if (now >= deadline)
-                {
-                    return PumpSignal.Idle;
-                }
-
-                if (Volatile.Read(ref _idleTimerDue) > deadline)
-                {
-                    ArmIdleTimer(now, deadline);
-                }
+                signal = PumpSignal.Completed;
+                error = _error;
+                return true;
             }
-
-            await _doorbell.WaitAsync().ConfigureAwait(false);
         }
+
+        if (_waitToken.IsCancellationRequested)
+        {
+            error = new OperationCanceledException(_waitToken);
+            return true;
+        }
+
+        if (_waitIdle)
+        {
+            long now = _timeProvider.GetTimestamp();
+            if (now >= _waitDeadline)
+            {
+                signal = PumpSignal.Idle;
+                return true;
+            }
+
+            if (Volatile.Read(ref _idleTimerDue) > _waitDeadline)
+            {
+                ArmIdleTimer(now, _waitDeadline);
+            }
+        }
+
+        return false;
     }
 
     /// <summary>Arms the idle timer to ring the bell at <paramref name="deadline"/>.</summary>
