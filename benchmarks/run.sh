@@ -52,13 +52,16 @@ start_peer() {  # start_peer IMPL INTERVAL_MS [PEER OPTIONS...]
   if [ "$impl" = fastapi ]; then
     "${server_cpu[@]}" "$python" benchmarks/Peers/fastapi_peer.py --port "$port" --interval-ms "$interval" >"$out/server.log" 2>&1 &
   else
-    "${server_cpu[@]}" dotnet "$out/peers/Peers.dll" --impl "$impl" --urls "$base" --interval-ms "$interval" "$@" >"$out/server.log" 2>&1 &
+    # Tier-up as soon as a method has run 30 times rather than after 100 ms without new methods: the warm-up below
+    # then leaves every server's hot paths fully compiled, and each run measures steady state rather than the JIT
+    # (which took 0.7-1.5 s of a 500-stream step's 6 s without it; NAME.cpu.json records jit_ms during each run).
+    DOTNET_TC_CallCountingDelayMs=0 "${server_cpu[@]}" dotnet "$out/peers/Peers.dll" --impl "$impl" --urls "$base" --interval-ms "$interval" "$@" >"$out/server.log" 2>&1 &
   fi
   pid=$!
   for _ in $(seq 200); do
     if curl -sf "$base/bench/stats" >/dev/null 2>&1; then
       # Warm up (JIT, connection pool) so the first measured requests do not pay for it; /bench/reset clears it.
-      load warmup --concurrency 16 --requests 160 --max-tokens 4 --quiet >/dev/null
+      load warmup --concurrency 200 --requests 800 --max-tokens 4 --quiet >/dev/null
       rm -f "$results/warmup.json" "$results/warmup.steal" "$results/warmup.cpu.json"
       return 0
     fi
@@ -83,7 +86,7 @@ server_stats() {
   curl -sf "$base/bench/stats" 2>/dev/null | $python -c 'import json,sys
 try: d = json.load(sys.stdin)
 except ValueError: d = {}
-print(json.dumps(d.get("cpu_ms")), json.dumps(d.get("thread_pool_work_items")))' || echo null null
+print(json.dumps(d.get("cpu_ms")), json.dumps(d.get("thread_pool_work_items")), json.dumps(d.get("jit_ms")))' || echo null null null
 }
 
 # load NAME ARGS...: one load-generator run against the running peer, its JSON in $results/NAME.json, the share of
@@ -91,17 +94,18 @@ print(json.dumps(d.get("cpu_ms")), json.dumps(d.get("thread_pool_work_items")))'
 # in $results/NAME.cpu.json.
 load() {
   local name=$1; shift
-  read -r cpu0 items0 < <(server_stats)
+  read -r cpu0 items0 jit0 < <(server_stats)
   read -r total0 steal0 < <(cpu_ticks)
   "${client_cpu[@]}" dotnet "$out/loadgen/LoadGenerator.dll" --base-url "$base" --model synthetic --label "$name" \
     --json "$results/$name.json" --no-progress "$@" | sed 's/^/  /'
   read -r total1 steal1 < <(cpu_ticks)
-  read -r cpu1 items1 < <(server_stats)
+  read -r cpu1 items1 jit1 < <(server_stats)
   echo "$(( (steal1 - steal0) * 1000 / (total1 - total0 + 1) ))" >"$results/$name.steal"
   $python -c 'import json,sys
-a, b, c, d = (json.loads(x) for x in sys.argv[1:5])
-print(json.dumps({"cpu_s": None if None in (a, b) else (b - a) / 1000, "work_items": None if None in (c, d) else d - c}))' \
-    "$cpu0" "$cpu1" "$items0" "$items1" >"$results/$name.cpu.json"
+a, b, c, d, e, f = (json.loads(x) for x in sys.argv[1:7])
+print(json.dumps({"cpu_s": None if None in (a, b) else (b - a) / 1000, "work_items": None if None in (c, d) else d - c,
+                  "jit_s": None if None in (e, f) else (f - e) / 1000}))' \
+    "$cpu0" "$cpu1" "$items0" "$items1" "$jit0" "$jit1" >"$results/$name.cpu.json"
 }
 
 # stolen NAME TRY: after try TRY of run NAME, true when it lost more CPU to steal than max_steal and has been set aside

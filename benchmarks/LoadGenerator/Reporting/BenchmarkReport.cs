@@ -311,13 +311,13 @@ public static class BenchmarkReport
         Line(md, string.Empty);
         if (steps.Any(n => peers.Any(p => results.CpuSeconds($"{p}-streams-{n}") is not null)))
         {
-            Line(md, "The server's CPU seconds during each step's median round and, in brackets, the thread-pool work items it ran per token delivered:\n");
+            Line(md, "The server's CPU seconds during each step's median round and, in brackets, the thread-pool work items it ran per token delivered and the seconds of JIT compilation among those CPU seconds (every server is warmed up until its hot paths are compiled, so these stay near zero):\n");
             Line(md, "| server | " + string.Join(" | ", steps.Select(n => $"{n.ToString("N0", CultureInfo.InvariantCulture)} streams")) + " |");
             Line(md, "|---|" + string.Concat(Enumerable.Repeat("---:|", steps.Count)));
             foreach (string p in peers)
             {
                 Line(md, $"| {p} | " + string.Join(" | ", steps.Select(n => results.CpuSeconds($"{p}-streams-{n}") is { } cpu
-                    ? $"{Number(cpu, 2)} s ({Number(results.WorkItemsPerToken($"{p}-streams-{n}"), 2)})" : Missing)) + " |");
+                    ? $"{Number(cpu, 2)} s ({Number(results.WorkItemsPerToken($"{p}-streams-{n}"), 2)}; JIT {Number(results.JitSeconds($"{p}-streams-{n}"), 2)} s)" : Missing)) + " |");
             }
 
             Line(md, string.Empty);

@@ -91,6 +91,11 @@ public sealed partial class BenchmarkResults
     /// <returns>The seconds.</returns>
     public double? CpuSeconds(string name) => Number(Load(name + ".cpu"), "cpu_s");
 
+    /// <summary>Of <see cref="CpuSeconds"/>, the seconds the JIT compiled for, or null when not measured.</summary>
+    /// <param name="name">The run's name.</param>
+    /// <returns>The seconds.</returns>
+    public double? JitSeconds(string name) => Number(Load(name + ".cpu"), "jit_s");
+
     /// <summary>Thread-pool work items the server ran per token delivered during a run, or null when not measured.</summary>
     /// <param name="name">The run's name.</param>
     /// <returns>Work items per token.</returns>
