@@ -317,7 +317,8 @@ public static class BenchmarkReport
             foreach (string p in peers)
             {
                 Line(md, $"| {p} | " + string.Join(" | ", steps.Select(n => results.CpuSeconds($"{p}-streams-{n}") is { } cpu
-                    ? $"{Number(cpu, 2)} s ({Number(results.WorkItemsPerToken($"{p}-streams-{n}"), 2)}; JIT {Number(results.JitSeconds($"{p}-streams-{n}"), 2)} s)" : Missing)) + " |");
+                    ? $"{Number(cpu, 2)} s ({Number(results.WorkItemsPerToken($"{p}-streams-{n}"), 2)}"
+                        + (results.JitSeconds($"{p}-streams-{n}") is { } jit ? $"; JIT {Number(jit, 2)} s)" : ")") : Missing)) + " |");
             }
 
             Line(md, string.Empty);
