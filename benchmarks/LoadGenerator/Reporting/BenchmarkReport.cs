@@ -311,7 +311,7 @@ public static class BenchmarkReport
         Line(md, string.Empty);
         if (steps.Any(n => peers.Any(p => results.CpuSeconds($"{p}-streams-{n}") is not null)))
         {
-            Line(md, "The server's CPU seconds during each step's median round and, in brackets, the thread-pool work items it ran per token delivered and the seconds of JIT compilation among those CPU seconds (every server is warmed up until its hot paths are compiled, so these stay near zero):\n");
+            Line(md, "The server's CPU seconds during each step's median round and, in brackets, the thread-pool work items it ran per token delivered and the seconds of JIT compilation among those CPU seconds (the warm-up, 800 short requests, is smaller than the larger steps, so some compilation is left for them, on both servers; `benchmarks/profile.sh`, which warms up at a step's own size, measures without it):\n");
             Line(md, "| server | " + string.Join(" | ", steps.Select(n => $"{n.ToString("N0", CultureInfo.InvariantCulture)} streams")) + " |");
             Line(md, "|---|" + string.Concat(Enumerable.Repeat("---:|", steps.Count)));
             foreach (string p in peers)
