@@ -80,13 +80,14 @@ public sealed class RequestMetrics
     public void Flushed(int chunks, long bytes, long startTimestamp, bool hadContent)
     {
         long now = _time.GetTimestamp();
+        var tags = Tags;
         if (_metrics.FlushDuration.Enabled)
         {
-            _metrics.FlushDuration.Record(_time.GetElapsedTime(startTimestamp, now).TotalSeconds, Tags);
+            _metrics.FlushDuration.Record(_time.GetElapsedTime(startTimestamp, now).TotalSeconds, tags);
         }
 
-        _metrics.Chunks.Add(chunks, Tags);
-        _metrics.Bytes.Add(bytes, Tags);
+        _metrics.Chunks.Add(chunks, tags);
+        _metrics.Bytes.Add(bytes, tags);
         if (!hadContent)
         {
             return;
@@ -100,7 +101,7 @@ public sealed class RequestMetrics
         }
         else if (_metrics.InterTokenLatency.Enabled)
         {
-            _metrics.InterTokenLatency.Record(_time.GetElapsedTime(_lastContent, now).TotalSeconds, Tags);
+            _metrics.InterTokenLatency.Record(_time.GetElapsedTime(_lastContent, now).TotalSeconds, tags);
         }
 
         _lastContent = now;

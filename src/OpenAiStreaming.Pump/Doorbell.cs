@@ -47,21 +47,13 @@ internal sealed class Doorbell(IWaitAnswer pump) : IValueTaskSource<PumpSignal>,
     /// <returns>A value task to await once.</returns>
     public ValueTask<PumpSignal> WaitAsync()
     {
-        while (true)
+        _core.Reset();
+        if (AnswerOrPark(out var signal, out var error))
         {
-            if (pump.TryAnswer(out var signal, out var error))
-            {
-                return error is null ? new ValueTask<PumpSignal>(signal) : ValueTask.FromException<PumpSignal>(error);
-            }
-
-            _core.Reset();
-            if (Interlocked.CompareExchange(ref _state, Waiting, Idle) == Idle)
-            {
-                return new ValueTask<PumpSignal>(this, _core.Version);
-            }
-
-            // Rung between the look and parking: look again.
+            return error is null ? new ValueTask<PumpSignal>(signal) : ValueTask.FromException<PumpSignal>(error);
         }
+
+        return new ValueTask<PumpSignal>(this, _core.Version);
     }
 
     /// <summary>Rings: answers the parked wait, or leaves the ring for the next look.</summary>
@@ -104,45 +96,50 @@ internal sealed class Doorbell(IWaitAnswer pump) : IValueTaskSource<PumpSignal>,
         }
     }
 
-    /// <summary>Asks the pump; completes the wait (running its continuation on this thread) or parks it again.</summary>
+    /// <summary>Asks the pump until it answers or the wait is parked (a ring after the look makes it look again).</summary>
+    /// <returns>True when answered; false when parked until the next ring.</returns>
+    private bool AnswerOrPark(out PumpSignal signal, out Exception? error)
+    {
+        while (!pump.TryAnswer(out signal, out error))
+        {
+            if (Interlocked.CompareExchange(ref _state, Waiting, Idle) == Idle)
+            {
+                return false;
+            }
+
+            Debug.Assert(Volatile.Read(ref _state) == Rung, "Only the waiter parks.");
+        }
+
+        return true;
+    }
+
+    /// <summary>Completes the parked wait (running its continuation on this thread) or parks it again.</summary>
     private void Answer()
     {
-        while (true)
+        PumpSignal signal;
+        Exception? error;
+        try
         {
-            PumpSignal signal;
-            Exception? error;
-            try
+            if (!AnswerOrPark(out signal, out error))
             {
-                if (!pump.TryAnswer(out signal, out error))
-                {
-                    if (Interlocked.CompareExchange(ref _state, Waiting, Idle) == Idle)
-                    {
-                        return;
-                    }
-
-                    // Rung while looking: look again.
-                    Debug.Assert(Volatile.Read(ref _state) == Rung, "Only the waiter parks.");
-                    continue;
-                }
+                return;
             }
+        }
 #pragma warning disable CA1031 // Whatever looking throws is the wait's outcome.
-            catch (Exception ex)
-            {
-                signal = default;
-                error = ex;
-            }
+        catch (Exception ex)
+        {
+            signal = default;
+            error = ex;
+        }
 #pragma warning restore CA1031
 
-            if (error is null)
-            {
-                _core.SetResult(signal);
-            }
-            else
-            {
-                _core.SetException(error);
-            }
-
-            return;
+        if (error is null)
+        {
+            _core.SetResult(signal);
+        }
+        else
+        {
+            _core.SetException(error);
         }
     }
 

@@ -22,6 +22,11 @@ public sealed class ServerSentEventWriter
     /// <summary>The pipe every event is written to.</summary>
     private readonly PipeWriter _output;
 
+    /// <summary>The JSON options of a writer created without any: compact output with relaxed escaping, so non-ASCII
+    /// text is written as UTF-8 rather than <c>\uXXXX</c> escapes. Code that writes JSON for these events by other means
+    /// escapes with these, so that its bytes match.</summary>
+    public static JsonWriterOptions DefaultJsonOptions { get; } = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
+
     /// <summary>Where a writer waiting in <see cref="t_spareJson"/> points, so that it holds on to no response.</summary>
     private static readonly ArrayBufferWriter<byte> s_nowhere = new(1);
 
@@ -47,9 +52,8 @@ public sealed class ServerSentEventWriter
 
     /// <summary>Creates a writer over <paramref name="output"/>.</summary>
     /// <param name="output">The pipe to write to, typically <c>HttpResponse.BodyWriter</c>.</param>
-    /// <param name="jsonOptions">Options for JSON events. Defaults to compact output with relaxed escaping, so
-    /// non-ASCII text is written as UTF-8 rather than <c>\uXXXX</c> escapes. Indented output is not allowed: an event's
-    /// data must stay on one line.</param>
+    /// <param name="jsonOptions">Options for JSON events, or null for <see cref="DefaultJsonOptions"/>. Indented output
+    /// is not allowed: an event's data must stay on one line.</param>
     public ServerSentEventWriter(PipeWriter output, JsonWriterOptions? jsonOptions = null)
     {
         ArgumentNullException.ThrowIfNull(output);
@@ -134,9 +138,10 @@ public sealed class ServerSentEventWriter
         ThrowIfInJsonEvent();
         WriteFields(eventType, id);
         Write(DataPrefix);
-        var json = _ownJson ?? t_spareJson ?? new Utf8JsonWriter(_output, new JsonWriterOptions { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping });
-        if (json == t_spareJson)
+        var json = _ownJson;
+        if (json is null)
         {
+            json = t_spareJson ?? new Utf8JsonWriter(_output, DefaultJsonOptions);
             t_spareJson = null;
         }
 

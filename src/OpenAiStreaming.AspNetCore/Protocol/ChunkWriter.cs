@@ -1,7 +1,6 @@
 using System.Buffers;
 using System.Buffers.Text;
 using System.Text;
-using System.Text.Encodings.Web;
 using System.Text.Json;
 using Microsoft.Extensions.AI;
 using OpenAiStreaming.AspNetCore.Streaming;
@@ -85,7 +84,7 @@ internal sealed class ChunkWriter(ServerSentEventWriter sse, CompletionKind kind
     private void WriteChatContent(ReadOnlySpan<char> text, int choice)
     {
         var buffer = t_chunk ??= new ArrayBufferWriter<byte>(512);
-        var strings = t_strings ??= new Utf8JsonWriter(buffer, new JsonWriterOptions { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping });
+        var strings = t_strings ??= new Utf8JsonWriter(buffer, ServerSentEventWriter.DefaultJsonOptions);
         buffer.ResetWrittenCount();
         buffer.Write("{\"id\":"u8);
         WriteString(strings, buffer, id);
@@ -237,18 +236,13 @@ internal sealed class ChunkWriter(ServerSentEventWriter sse, CompletionKind kind
         {
             var logprob = logprobs[i];
             json.WriteStartObject();
-            json.WriteString("token", logprob.Token);
-            json.WriteNumber("logprob", Clamp(logprob.Logprob));
-            WriteBytes(json, logprob.Token);
+            WriteTokenFields(json, logprob.Token, logprob.Logprob);
             json.WriteStartArray("top_logprobs");
             var alternatives = logprob.TopLogprobs;
             for (int k = 0; k < alternatives.Count; k++)
             {
-                var top = alternatives[k];
                 json.WriteStartObject();
-                json.WriteString("token", top.Token);
-                json.WriteNumber("logprob", Clamp(top.Logprob));
-                WriteBytes(json, top.Token);
+                WriteTokenFields(json, alternatives[k].Token, alternatives[k].Logprob);
                 json.WriteEndObject();
             }
 
@@ -259,6 +253,14 @@ internal sealed class ChunkWriter(ServerSentEventWriter sse, CompletionKind kind
         json.WriteEndArray();
         json.WriteNull("refusal");
         json.WriteEndObject();
+    }
+
+    /// <summary>A chat logprob entry's <c>token</c>, <c>logprob</c> and <c>bytes</c>.</summary>
+    private static void WriteTokenFields(Utf8JsonWriter json, string token, double logprob)
+    {
+        json.WriteString("token", token);
+        json.WriteNumber("logprob", Clamp(logprob));
+        WriteBytes(json, token);
     }
 
     private static void WriteTextLogprobs(Utf8JsonWriter json, IReadOnlyList<LogprobContent>? logprobs, int textOffset)

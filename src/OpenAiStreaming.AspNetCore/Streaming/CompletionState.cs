@@ -20,9 +20,6 @@ internal sealed class CompletionState
     /// <summary>The choice the last delta belonged to: what <see cref="PendingText"/> and <see cref="ToolCalls"/> show.</summary>
     public ChoiceState Current { get; private set; }
 
-    /// <summary>The choices seen so far, by index (choice 0 always).</summary>
-    public IReadOnlyList<ChoiceState> Choices => (IReadOnlyList<ChoiceState>?)_choices ?? [_first];
-
     public ReadOnlySpan<char> PendingText => Current.PendingText;
 
     /// <summary>Every tool call of <see cref="Current"/> so far, each with where in <see cref="PendingText"/> it arrived.</summary>
@@ -82,8 +79,8 @@ internal sealed class CompletionState
     /// </summary>
     public TokenUsage Usage(IReadOnlyList<ChatMessage> prompt)
     {
-        long? reported = null;
-        foreach (var choice in Choices)
+        long? reported = _first.Usage?.InputTokenCount;
+        foreach (var choice in _choices ?? [])
         {
             reported ??= choice.Usage?.InputTokenCount;
         }
