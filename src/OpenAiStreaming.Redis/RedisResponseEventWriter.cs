@@ -97,7 +97,7 @@ internal sealed class RedisResponseEventWriter : IResponseEventWriter
         {
             if (_subscriber is not null)
             {
-                await _subscriber.UnsubscribeAsync(_keys.ControlChannel, _onControl).ConfigureAwait(false);
+                RedisResponseStore.Unsubscribe(_subscriber, _keys.ControlChannel, _onControl);
             }
 
             if (!_ended)

@@ -18,6 +18,8 @@ internal sealed class RedisResponseStore : IResponseStore, IAsyncDisposable
     private const string LostProducerCode = "server_error";
     private const string LostProducerMessage = "The replica that was generating this response stopped before it finished (its lease expired).";
 
+    private const int DefaultTimeoutMilliseconds = 2000;
+
     private readonly RedisResponseStoreOptions _options;
     private readonly ILogger _logger;
     private readonly Lazy<Task<ConnectionMultiplexer>> _connection;
@@ -29,13 +31,16 @@ internal sealed class RedisResponseStore : IResponseStore, IAsyncDisposable
         var configuration = ConfigurationOptions.Parse(_options.Configuration);
 
         // Start without Redis and reconnect by itself. While it is away, commands wait in the client's backlog for a
-        // reconnect and then fail (503, error events): within 2 s unless the configuration string sets asyncTimeout.
+        // reconnect and then fail (503, error events). Each wait is bounded to 2 s unless the configuration string sets
+        // it: commands wait by asyncTimeout, subscriptions by syncTimeout, and a connection that drops while it is
+        // being established first waits out connectTimeout (5 s each by default; 5 + 5 s measured before this).
         // (FailFast would also fail the first subscription of a new connection, which is still connecting.)
         configuration.AbortOnConnectFail = false;
-        if (!_options.Configuration.Contains("asyncTimeout", StringComparison.OrdinalIgnoreCase))
-        {
-            configuration.AsyncTimeout = 2000;
-        }
+        bool Unset(string name) => !_options.Configuration.Contains(name, StringComparison.OrdinalIgnoreCase);
+        configuration.AsyncTimeout = Unset("asyncTimeout") ? DefaultTimeoutMilliseconds : configuration.AsyncTimeout;
+        configuration.SyncTimeout = Unset("syncTimeout") ? DefaultTimeoutMilliseconds : configuration.SyncTimeout;
+        configuration.ConnectTimeout = Unset("connectTimeout") ? DefaultTimeoutMilliseconds : configuration.ConnectTimeout;
+
         _connection = new(() => ConnectionMultiplexer.ConnectAsync(configuration));
     }
 
@@ -223,7 +228,7 @@ internal sealed class RedisResponseStore : IResponseStore, IAsyncDisposable
         }
         finally
         {
-            await subscriber.UnsubscribeAsync(keys.EventsChannel, OnMessage).ConfigureAwait(false);
+            Unsubscribe(subscriber, keys.EventsChannel, OnMessage);
         }
     }
 
@@ -314,6 +319,13 @@ internal sealed class RedisResponseStore : IResponseStore, IAsyncDisposable
             throw Unavailable(ex);
         }
     }
+
+    /// <summary>
+    /// Removes the handler at once and tells Redis without waiting: an ending reader or writer never waits for Redis,
+    /// nor has its own error replaced by the unsubscribe's (a dropped connection has no subscriptions anyway).
+    /// </summary>
+    internal static void Unsubscribe(ISubscriber subscriber, RedisChannel channel, Action<RedisChannel, RedisValue> handler) =>
+        subscriber.Unsubscribe(channel, handler, CommandFlags.FireAndForget);
 
     private const int RangeBatch = 256;
 
