@@ -63,12 +63,26 @@ start_peer() {  # start_peer IMPL INTERVAL_MS [PEER OPTIONS...]
       # Warm up (JIT, connection pool) so the first measured requests do not pay for it; /bench/reset clears it.
       load warmup --concurrency 200 --requests 800 --max-tokens 4 --quiet >/dev/null
       rm -f "$results/warmup.json" "$results/warmup.steal" "$results/warmup.cpu.json"
+      settle_jit
       return 0
     fi
     kill -0 "$pid" 2>/dev/null || break
     sleep 0.1
   done
   echo "bench: $impl did not start:"; cat "$out/server.log"; exit 1
+}
+
+# settle_jit: waits (up to 10 s) until the running peer's JIT has stopped compiling: the tier-1 compilations the
+# warm-up queued run in the background for about a second after it, and would otherwise land in the first measured run
+# (0.85-1.5 s of every streams step's CPU in the run before this wait). A peer without a JIT counter passes at once.
+settle_jit() {
+  local last=none now
+  for _ in $(seq 50); do
+    now=$(server_stats | awk '{ print $3 }')
+    [ "$now" = "$last" ] && return 0
+    last=$now
+    sleep 0.2
+  done
 }
 
 stop_peer() {
@@ -141,6 +155,7 @@ scale() { if [ $quick = 1 ]; then echo $(( ($1 + 9) / 10 )); else echo "$1"; fi;
 warm_saturation() {
   load warmup --concurrency 64 --duration "$(scale 2)" --max-tokens "$(scale 1000)" --quiet >/dev/null
   rm -f "$results/warmup.json" "$results/warmup.steal" "$results/warmup.cpu.json"
+  settle_jit
 }
 
 # Saturation and TTFT overhead: an instant backend (no pacing).
@@ -216,18 +231,21 @@ fi
 
 # Memory per open stream: streams at 1 token/s, so that no server falls behind and buffers, first a few and then
 # 10,000 open at once (none may fail), each on a fresh server; the slope of the server's peak resident memory between
-# the two.
-for impl in $(has memory && echo "$peers" || true); do
-  for n in $(scale 500) $(scale 10000); do
-    echo "bench: $impl: memory with $n open streams"
-    start_peer "$impl" 1000
-    base_rss=$(rss_kib VmRSS)
-    load "$impl-memory-$n" --concurrency "$n" --ramp-up $(( n / 1000 + 1 )) --duration $(( n / 1000 + 6 )) --max-tokens 8 --timeout 120 \
-      --settle-timeout 30 >/dev/null
-    echo "{\"baseline_rss_kib\": $base_rss, \"peak_rss_kib\": $(rss_kib VmHWM), \"streams\": $n}" >"$results/$impl-memory-$n.rss.json"
-    stop_peer
+# the two, per round (the report gives the median round's slope and the spread).
+for r in $(seq "$(has memory && echo "$rounds" || echo 0)"); do
+  for impl in $peers; do
+    for n in $(scale 500) $(scale 10000); do
+      echo "bench: round $r, $impl: memory with $n open streams"
+      start_peer "$impl" 1000
+      base_rss=$(rss_kib VmRSS)
+      load "$impl-memory-$n.r$r" --concurrency "$n" --ramp-up $(( n / 1000 + 1 )) --duration $(( n / 1000 + 6 )) --max-tokens 8 \
+        --timeout 120 --settle-timeout 30 >/dev/null
+      echo "{\"baseline_rss_kib\": $base_rss, \"peak_rss_kib\": $(rss_kib VmHWM), \"streams\": $n}" >"$results/$impl-memory-$n.r$r.rss.json"
+      stop_peer
+    done
   done
 done
+has memory && for impl in $peers; do for n in $(scale 500) $(scale 10000); do median "$impl-memory-$n" errors >/dev/null; done; done
 
 # Disconnect storm: every stream is aborted by the client after its first token.
 for r in $(seq "$(has storm && echo "$rounds" || echo 0)"); do

@@ -114,10 +114,9 @@ public static class BenchmarkReport
             results.WorkItemsPerToken("builtin-streams-500"), 1.0, false, string.Empty);
         Row("saturation events/s, one chunk per token (64 streams)", P(results.Load("ours-unmerged-saturation-64"), "events_per_s"),
             P(results.Load("builtin-saturation-64"), "events_per_s"), 1.5, true, string.Empty);
-        var many = results.Load("ours-memory-10000");
-        string failed = many is null ? Missing : ((long)(P(many, "errors") ?? 0)).ToString(CultureInfo.InvariantCulture);
-        Line(md, $"| streams failing among 10,000 open at 1 token/s | {failed} | {(results.Load("builtin-memory-10000") is { } bm ? Int(bm, "errors") : Missing)} "
-            + $"| | 0 | {(many is null ? Missing : Verdict(failed == "0"))} |");
+        long? failed = results.MemoryFailures("ours", 10000);
+        Line(md, $"| streams failing among 10,000 open at 1 token/s (all rounds) | {failed?.ToString(CultureInfo.InvariantCulture) ?? Missing} "
+            + $"| {results.MemoryFailures("builtin", 10000)?.ToString(CultureInfo.InvariantCulture) ?? Missing} | | 0 | {(failed is { } f ? Verdict(f == 0) : Missing)} |");
         Line(md, "| allocations per event (BenchmarkDotNet `EventWriteBenchmarks`, not run by this script) | 0 B | | | 0 B | |");
         Line(md, string.Empty);
     }
@@ -279,7 +278,8 @@ public static class BenchmarkReport
             + "started server. Memory per open stream is measured apart, with streams at 1 token/s so that no server falls "
             + "behind and buffers (none may fail): the slope of the server's peak resident memory between "
             + string.Join(" and ", results.MemorySteps(peers[0]).Select(n => n.ToString("N0", CultureInfo.InvariantCulture)))
-            + " open streams, each count on a fresh server (so the growth any fresh process pays cancels out).\n");
+            + " open streams, each count on a fresh server (so the growth any fresh process pays cancels out), in each round; "
+            + "the median round's slope, with the rounds' smallest and largest in brackets.\n");
         Line(md, "| server | largest passing count | " + string.Join(" | ", steps.Select(n => $"p99 gap at {n.ToString("N0", CultureInfo.InvariantCulture)}")) + " | KiB per open stream |");
         Line(md, "|---|---:|" + string.Concat(Enumerable.Repeat("---:|", steps.Count + 1)));
         foreach (string p in peers)
@@ -305,13 +305,13 @@ public static class BenchmarkReport
             }
 
             Line(md, $"| {p} | {(best is { } count ? count.ToString("N0", CultureInfo.InvariantCulture) : "none")} | "
-                + string.Join(" | ", cells) + $" | {Number(results.MemoryPerStream(p))} |");
+                + string.Join(" | ", cells) + $" | {Number(results.MemoryPerStream(p))}{(results.MemorySpread(p) is { Length: > 0 } spread ? $" ({spread})" : string.Empty)} |");
         }
 
         Line(md, string.Empty);
         if (steps.Any(n => peers.Any(p => results.CpuSeconds($"{p}-streams-{n}") is not null)))
         {
-            Line(md, "The server's CPU seconds during each step's median round and, in brackets, the thread-pool work items it ran per token delivered and the seconds of JIT compilation among those CPU seconds (the warm-up, 800 short requests, is smaller than the larger steps, so some compilation is left for them, on both servers; `benchmarks/profile.sh`, which warms up at a step's own size, measures without it):\n");
+            Line(md, "The server's CPU seconds during each step's median round and, in brackets, the thread-pool work items it ran per token delivered and the seconds of JIT compilation among those CPU seconds (each server is warmed up with 800 short requests and measured once its JIT has gone quiet after them; what is still compiled during a step is what the warm-up did not reach):\n");
             Line(md, "| server | " + string.Join(" | ", steps.Select(n => $"{n.ToString("N0", CultureInfo.InvariantCulture)} streams")) + " |");
             Line(md, "|---|" + string.Concat(Enumerable.Repeat("---:|", steps.Count)));
             foreach (string p in peers)

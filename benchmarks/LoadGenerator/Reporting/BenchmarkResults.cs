@@ -8,7 +8,7 @@ namespace OpenAiStreaming.LoadGenerator.Reporting;
 /// The folder <c>benchmarks/run.sh</c> fills: one load-generator JSON per run and round (<c>NAME.rN.json</c>), the
 /// median round of each (<c>NAME.json</c>, with <c>NAME.rounds.json</c> listing every round's value), the CPU steal
 /// of each run (<c>NAME.steal</c>, per mille), runs set aside for steal (<c>NAME.stolenN.json</c>) and the peak memory
-/// of the memory runs (<c>NAME.rss.json</c>).
+/// of the memory runs (<c>NAME.rN.rss.json</c>, the median round's as <c>NAME.rss.json</c>).
 /// </summary>
 public sealed partial class BenchmarkResults
 {
@@ -139,20 +139,61 @@ public sealed partial class BenchmarkResults
     public IReadOnlyList<int> MemorySteps(string peer) =>
         [.. FileNames().Select(f => MemoryFile().Match(f)).Where(m => m.Success && m.Groups[1].Value == peer).Select(m => Int(m.Groups[2].Value)).Order()];
 
-    /// <summary>KiB of peak resident memory per open stream: the slope between the fewest and the most open streams.</summary>
+    /// <summary>
+    /// KiB of peak resident memory per open stream: the slope between the fewest and the most open streams, of the round
+    /// with the median slope when the runs were in rounds (<c>NAME.rN.rss.json</c>).
+    /// </summary>
     /// <param name="peer">The peer.</param>
     /// <returns>The slope, or null with fewer than two memory runs.</returns>
     public double? MemoryPerStream(string peer)
     {
+        var slopes = MemorySlopes(peer);
+        return slopes.Count == 0 ? null : slopes[slopes.Count / 2];
+    }
+
+    /// <summary>The smallest and largest of the rounds' <see cref="MemoryPerStream"/> slopes, as "a–b".</summary>
+    /// <param name="peer">The peer.</param>
+    /// <returns>The range, or an empty string with fewer than two rounds.</returns>
+    public string MemorySpread(string peer)
+    {
+        var slopes = MemorySlopes(peer);
+        return slopes.Count < 2 ? string.Empty : $"{MarkdownFormat.Number(slopes[0])}–{MarkdownFormat.Number(slopes[^1])}";
+    }
+
+    /// <summary>Streams that failed in all of <paramref name="peer"/>'s runs with <paramref name="streams"/> open, every round.</summary>
+    /// <param name="peer">The peer.</param>
+    /// <param name="streams">The open streams.</param>
+    /// <returns>The total, or null when there was no such run.</returns>
+    public long? MemoryFailures(string peer, int streams)
+    {
+        var runs = FileNames().Where(f => f.StartsWith($"{peer}-memory-{streams}.", StringComparison.Ordinal) && RoundFile().IsMatch(f)).ToList();
+        if (runs.Count == 0)
+        {
+            return Load($"{peer}-memory-{streams}") is { } single ? (long)(Number(single, "errors") ?? 0) : null;
+        }
+
+        return runs.Sum(f => (long)(Number(Load(f[..^".json".Length]), "errors") ?? 0));
+    }
+
+    /// <summary>Each round's slope (or the one un-rounded run's), in order.</summary>
+    private List<double> MemorySlopes(string peer)
+    {
         var steps = MemorySteps(peer);
         if (steps.Count < 2)
         {
-            return null;
+            return [];
         }
 
-        double first = Number(Load($"{peer}-memory-{steps[0]}.rss"), "peak_rss_kib") ?? 0;
-        double last = Number(Load($"{peer}-memory-{steps[^1]}.rss"), "peak_rss_kib") ?? 0;
-        return (last - first) / (steps[^1] - steps[0]);
+        double? Peak(int streams, string round) => Number(Load($"{peer}-memory-{streams}{round}.rss"), "peak_rss_kib");
+        var rounds = FileNames().Select(f => RoundRssFile().Match(f))
+            .Where(m => m.Success && m.Groups[1].Value == $"{peer}-memory-{steps[^1]}")
+            .Select(m => "." + m.Groups[2].Value)
+            .DefaultIfEmpty(string.Empty);
+        return [.. rounds
+            .Select(round => (First: Peak(steps[0], round), Last: Peak(steps[^1], round)))
+            .Where(p => p.First is not null && p.Last is not null)
+            .Select(p => (p.Last!.Value - p.First!.Value) / (steps[^1] - steps[0]))
+            .Order()];
     }
 
     private IEnumerable<string> FileNames() => Directory.EnumerateFiles(Folder).Select(Path.GetFileName).OfType<string>();
@@ -176,4 +217,7 @@ public sealed partial class BenchmarkResults
 
     [GeneratedRegex(@"^(.+)-memory-(\d+)\.rss\.json$")]
     private static partial Regex MemoryFile();
+
+    [GeneratedRegex(@"^(.+)\.(r\d+)\.rss\.json$")]
+    private static partial Regex RoundRssFile();
 }

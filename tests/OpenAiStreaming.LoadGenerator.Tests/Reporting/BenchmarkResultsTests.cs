@@ -97,4 +97,27 @@ public sealed class BenchmarkResultsTests : IDisposable
         Assert.Equal(25, results.MemoryPerStream("ours"));
         Assert.Null(results.MemoryPerStream("builtin"));
     }
+
+    [Fact]
+    public void MemoryPerStream_InRounds_MedianRoundsSlopeSpreadAndEveryRoundsFailures()
+    {
+        // Each round's slope comes from its own two runs: 20, 40 and 30 KiB per stream.
+        foreach (var (round, first, last) in (ReadOnlySpan<(int, int, int)>)[(1, 80000, 100000), (2, 90000, 130000), (3, 70000, 100000)])
+        {
+            _folder.Write($"ours-memory-500.r{round}.rss.json", $$"""{"peak_rss_kib": {{first}}, "streams": 500}""");
+            _folder.Write($"ours-memory-1500.r{round}.rss.json", $$"""{"peak_rss_kib": {{last}}, "streams": 1500}""");
+            _folder.Run($"ours-memory-1500.r{round}", errors: round == 2 ? 3 : 0);
+        }
+
+        // run.sh copies the round with the median errors as the un-rounded files; the slope must not come from them.
+        _folder.Write("ours-memory-500.rss.json", """{"peak_rss_kib": 80000}""");
+        _folder.Write("ours-memory-1500.rss.json", """{"peak_rss_kib": 100000}""");
+        var results = new BenchmarkResults(_folder.Path);
+
+        Assert.Equal(30, results.MemoryPerStream("ours"));
+        Assert.Equal("20.0–40.0", results.MemorySpread("ours"));
+        Assert.Equal(3, results.MemoryFailures("ours", 1500));
+        Assert.Null(results.MemoryFailures("ours", 10000));
+        Assert.Equal(string.Empty, results.MemorySpread("builtin"));
+    }
 }
