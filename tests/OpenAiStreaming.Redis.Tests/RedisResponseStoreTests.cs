@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Text;
 using OpenAiStreaming.AspNetCore.Responses;
 using OpenAiStreaming.Redis.Tests.Infrastructure;
+using StackExchange.Redis;
 using static OpenAiStreaming.Redis.Tests.Infrastructure.Responses;
 
 namespace OpenAiStreaming.Redis.Tests;
@@ -220,6 +221,42 @@ public sealed class RedisResponseStoreTests
         Assert.Equal(ResponseStatus.Completed, read.Status);
         Assert.Equal("[]", Encoding.UTF8.GetString(read.Conversation.Span));
         Assert.Empty(await ReadAllAsync(r2.Store, id, -1).WaitAsync(TimeSpan.FromSeconds(5), Ct));
+    }
+
+    [Fact]
+    public async Task ReaderEndedAndWriterDisposed_TheirChannelsLoseTheirSubscribers()
+    {
+        await using var redis = await RedisServer.StartAsync();
+        await using var r1 = new StoreReplica(redis.Configuration);
+        await using var r2 = new StoreReplica(redis.Configuration);
+        await using var observer = await ConnectionMultiplexer.ConnectAsync(redis.Configuration);
+        string id = NewId();
+        var events = RedisChannel.Literal($"test:{{{id}}}:events");
+        var control = RedisChannel.Literal($"test:{{{id}}}:control");
+
+        var writer = await r1.Store.StartAsync(Response(id, ResponseStatus.InProgress), Ct);
+        var reader = ReadAllAsync(r2.Store, id, -1);
+        await WaitForSubscribersAsync(observer, events, 1);
+        await WaitForSubscribersAsync(observer, control, 1);
+
+        await writer.AppendAsync([Delta(0), Completed(id, 1)], null, Ct);
+        await writer.CompleteAsync(Response(id, ResponseStatus.Completed), Ct);
+        Assert.Equal(2, (await reader.WaitAsync(TimeSpan.FromSeconds(10), Ct)).Count);
+        await WaitForSubscribersAsync(observer, events, 0); // the reader unsubscribes without waiting, but it does
+        await writer.DisposeAsync();
+        await WaitForSubscribersAsync(observer, control, 0);
+    }
+
+    private static async Task WaitForSubscribersAsync(ConnectionMultiplexer observer, RedisChannel channel, long expected)
+    {
+        var server = observer.GetServers()[0];
+        var deadline = Stopwatch.StartNew();
+        long count;
+        while ((count = (long)(await server.ExecuteAsync("PUBSUB", "NUMSUB", channel.ToString()))[1]) != expected)
+        {
+            Assert.True(deadline.Elapsed < TimeSpan.FromSeconds(10), $"{channel} has {count} subscribers, not {expected}");
+            await Task.Delay(20, Ct);
+        }
     }
 
     [Fact]
