@@ -6,11 +6,13 @@
 #                                               at 20 tokens/s for 11 s (ramp 1 s), with the gap and TTFT percentiles
 #   benchmarks/profile.sh perf IMPL STREAMS     the same load under `perf record -g` (6 s); prints self time by assembly
 #                                               and the hottest managed frames; perf.data stays in $OUT
+#   benchmarks/profile.sh stat IMPL STREAMS     the same load under `perf stat` (6 s): context switches and the
+#                                               server's syscalls that a token costs (sendto, sched_yield, futex)
 #   benchmarks/profile.sh heap IMPL STREAMS     STREAMS streams at 1 token/s (8 tokens each): dotnet-gcdump of the live
 #                                               heap with all open, then the peak resident memory and the GC's largest
 #                                               gen2 size and fragmentation (dotnet-counters)
 #
-# IMPL is ours, builtin or handwritten. Output goes to $OUT (default: a temporary folder, printed). Needs perf for
+# IMPL is ours, builtin or handwritten. Output goes to $OUT (default: a temporary folder, printed). Needs perf for `stat` and
 # `perf`, and dotnet-gcdump and dotnet-counters (`dotnet tool install -g`) for `heap`.
 set -euo pipefail
 mode=${1:?mode: cpu, perf or heap}; impl=${2:?impl}; streams=${3:?streams}
@@ -71,6 +73,10 @@ loader=$!
 if [ "$mode" = perf ]; then
   sleep 3
   perf record -F 2999 -g -p "$pid" -o "$out/perf.data" -- sleep 6 >/dev/null 2>&1
+elif [ "$mode" = stat ]; then
+  sleep 3
+  perf stat -e context-switches,syscalls:sys_enter_sendto,syscalls:sys_enter_recvfrom,syscalls:sys_enter_sched_yield,syscalls:sys_enter_futex \
+    -p "$pid" -- sleep 6 2>&1 | grep -E 'context-switches|sys_enter' || true
 fi
 wait "$loader"
 after=$(stats)
