@@ -68,12 +68,14 @@ public sealed class ScriptedChatClient : IChatClient
         Interlocked.Increment(ref _startedCount);
         Generations.Writer.TryWrite(generation);
         Started.TrySetResult();
-        using var registration = cancellationToken.Register(() =>
+        void MarkCancelled()
         {
             generation.CancelledAt = Stopwatch.GetTimestamp();
             generation.Cancelled.TrySetResult();
             Cancelled.TrySetResult();
-        });
+        }
+
+        using var registration = cancellationToken.Register(MarkCancelled);
         try
         {
             for (int i = 0; i < _tokens.Count; i++)
@@ -109,6 +111,14 @@ public sealed class ScriptedChatClient : IChatClient
         }
         finally
         {
+            // Cancelled, but stopped before the registration ran: a cancellation's callbacks run one after another, so
+            // the stop it causes (a delay's callback resuming this iterator, or the consumer disposing it at a yield)
+            // can reach this finally, whose using removes the registration, before this generation's callback runs.
+            if (cancellationToken.IsCancellationRequested && !generation.Cancelled.Task.IsCompleted)
+            {
+                MarkCancelled();
+            }
+
             generation.Finished.TrySetResult();
             Finished.TrySetResult();
         }
