@@ -104,6 +104,23 @@ public class ServerSentEventWriterTests
         Assert.All(items, i => Assert.Equal("message", i.EventType));
     }
 
+    [Theory]
+    [InlineData(3991)] // the longest event written in one piece of the pipe (6 + data + 2 = 3,999 bytes)
+    [InlineData(3992)]
+    [InlineData(3993)]
+    [InlineData(100_000)] // longer than a pipe segment: written piece by piece
+    public async Task WriteData_OneLineAroundThePieceLimit_SameBytes(int length)
+    {
+        string data = new('d', length);
+
+        _writer.WriteData("first"u8);
+        _writer.WriteData(Encoding.UTF8.GetBytes(data));
+        _writer.WriteData("last"u8, "done"u8);
+
+        Assert.Equal(3, _writer.UnflushedEvents);
+        Assert.Equal("data: first\n\ndata: " + data + "\n\nevent: done\ndata: last\n\n", await FlushAndReadAsync());
+    }
+
     [Fact]
     public async Task WriteData_LongNonAsciiText_RoundTripsAsUtf8()
     {

@@ -114,6 +114,8 @@ public static class BenchmarkReport
             results.WorkItemsPerToken("builtin-streams-500"), 1.0, false, string.Empty);
         Row("saturation events/s, one chunk per token (64 streams)", P(results.Load("ours-unmerged-saturation-64"), "events_per_s"),
             P(results.Load("builtin-saturation-64"), "events_per_s"), 1.5, true, string.Empty);
+        Row("saturation events per server CPU second, one chunk per token (64 streams)", results.EventsPerCpuSecond("ours-unmerged-saturation-64"),
+            results.EventsPerCpuSecond("builtin-saturation-64"), 1.5, true, string.Empty);
         long? failed = results.MemoryFailures("ours", 10000);
         Line(md, $"| streams failing among 10,000 open at 1 token/s (all rounds) | {failed?.ToString(CultureInfo.InvariantCulture) ?? Missing} "
             + $"| {results.MemoryFailures("builtin", 10000)?.ToString(CultureInfo.InvariantCulture) ?? Missing} | | 0 | {(failed is { } f ? Verdict(f == 0) : Missing)} |");
@@ -193,6 +195,16 @@ public static class BenchmarkReport
                 + $"{Verdict(Get(un, "events_per_s") >= Get(b, "events_per_s"))} against 1.0×"
                 + $"{(Get(un, "events_per_s") >= 1.3 * Get(b, "events_per_s") ? " and the 1.3× aim" : string.Empty)} "
                 + "(several ready deltas per flush; the writer allocates nothing per event).");
+        }
+
+        if (un is not null && b is not null && results.EventsPerCpuSecond("ours-unmerged-saturation-64") is { } oursPerCpu
+            && results.EventsPerCpuSecond("builtin-saturation-64") is { } builtinPerCpu)
+        {
+            Line(md, $"- Per second of server CPU, one chunk per token: ours {Number(oursPerCpu)} events, the built-in "
+                + $"{Number(builtinPerCpu)} ({Ratio(oursPerCpu, builtinPerCpu)}). The servers used "
+                + $"{Number(results.ServerCores("ours-unmerged-saturation-64"), 2)} and {Number(results.ServerCores("builtin-saturation-64"), 2)} "
+                + "of their core: where a server leaves its core partly idle, the load generator's one core (it parses every "
+                + "event) is what caps events/s, and the events per CPU second are what one busy core of server would do.");
         }
 
         if (sat.TryGetValue("ours", out var o) && b is not null)

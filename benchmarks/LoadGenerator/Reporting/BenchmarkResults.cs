@@ -96,6 +96,21 @@ public sealed partial class BenchmarkResults
     /// <returns>The seconds.</returns>
     public double? JitSeconds(string name) => Number(Load(name + ".cpu"), "jit_s");
 
+    /// <summary>
+    /// Events delivered per second of the server's CPU during a run: what one core of server does, whether or not the
+    /// load kept it busy. Null when not measured.
+    /// </summary>
+    /// <param name="name">The run's name.</param>
+    /// <returns>Events per CPU second.</returns>
+    public double? EventsPerCpuSecond(string name) =>
+        CpuSeconds(name) is { } cpu && cpu > 0 && Number(Load(name), "events") is { } events ? events / cpu : null;
+
+    /// <summary>The share of one core the server used during a run (its CPU seconds over the run's seconds), or null.</summary>
+    /// <param name="name">The run's name.</param>
+    /// <returns>The share, 1 for a whole core.</returns>
+    public double? ServerCores(string name) =>
+        CpuSeconds(name) is { } cpu && Number(Load(name), "duration_s") is { } seconds && seconds > 0 ? cpu / seconds : null;
+
     /// <summary>Thread-pool work items the server ran per token delivered during a run, or null when not measured.</summary>
     /// <param name="name">The run's name.</param>
     /// <returns>Work items per token.</returns>

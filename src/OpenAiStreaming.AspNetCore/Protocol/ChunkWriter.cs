@@ -27,6 +27,13 @@ internal sealed class ChunkWriter(ServerSentEventWriter sse, CompletionKind kind
     [ThreadStatic]
     private static Utf8JsonWriter? t_strings;
 
+    /// <summary>
+    /// The stream and choice whose fixed start (<c>{"id":…,"index":N</c>) <see cref="t_chunk"/> begins with, and its
+    /// length: a consumer that drains several deltas of one stream writes that start once, not once per chunk.
+    /// </summary>
+    [ThreadStatic]
+    private static (ChunkWriter? Writer, int Choice, int Length) t_start;
+
     /// <summary>Usage written into every chunk (vLLM's <c>continuous_usage_stats</c>), or null.</summary>
     public TokenUsage? ContinuousUsage { get; set; }
 
@@ -86,14 +93,24 @@ internal sealed class ChunkWriter(ServerSentEventWriter sse, CompletionKind kind
         var buffer = t_chunk ??= new ArrayBufferWriter<byte>(512);
         var strings = t_strings ??= new Utf8JsonWriter(buffer, ServerSentEventWriter.DefaultJsonOptions);
         buffer.ResetWrittenCount();
-        buffer.Write("{\"id\":"u8);
-        WriteString(strings, buffer, id);
-        buffer.Write(",\"object\":\"chat.completion.chunk\",\"created\":"u8);
-        WriteNumber(buffer, created);
-        buffer.Write(",\"model\":"u8);
-        WriteString(strings, buffer, model);
-        buffer.Write(",\"choices\":[{\"index\":"u8);
-        WriteNumber(buffer, choice);
+        if (t_start.Writer == this && t_start.Choice == choice)
+        {
+            // The buffer still begins with this stream's start: the reset kept its bytes.
+            buffer.Advance(t_start.Length);
+        }
+        else
+        {
+            buffer.Write("{\"id\":"u8);
+            WriteString(strings, buffer, id);
+            buffer.Write(",\"object\":\"chat.completion.chunk\",\"created\":"u8);
+            WriteNumber(buffer, created);
+            buffer.Write(",\"model\":"u8);
+            WriteString(strings, buffer, model);
+            buffer.Write(",\"choices\":[{\"index\":"u8);
+            WriteNumber(buffer, choice);
+            t_start = (this, choice, buffer.WrittenCount);
+        }
+
         buffer.Write(",\"delta\":{\"content\":"u8);
         WriteString(strings, buffer, text);
         buffer.Write("},\"logprobs\":null,\"finish_reason\":null}]}"u8);
@@ -103,6 +120,7 @@ internal sealed class ChunkWriter(ServerSentEventWriter sse, CompletionKind kind
             // One huge delta (a lagging client's merged text) must not pin its buffer to the thread for good.
             t_chunk = null;
             t_strings = null;
+            t_start = default;
         }
 
         static void WriteString(Utf8JsonWriter strings, ArrayBufferWriter<byte> buffer, ReadOnlySpan<char> value)

@@ -72,6 +72,44 @@ public class ChunkWriterTests
     }
 
     [Fact]
+    public async Task WriteContent_StreamsAndChoicesInterleavedOnOneThread_EachChunkItsOwnStart()
+    {
+        // A thread keeps the start of the last stream's chunk (id to index) and reuses it for that stream's next chunk:
+        // any other stream, choice or a buffer dropped after a huge delta must write its own.
+        var first = new ChunkWriter(_sse, CompletionKind.Chat, "chatcmpl-first", Created, Model);
+        var second = new ChunkWriter(_sse, CompletionKind.Chat, "chatcmpl-second", Created + 1, "other \"model\"");
+        string huge = new('x', 70_000);
+        var writes = new (ChunkWriter Writer, string Id, long Created, string Model, int Choice, string Text)[]
+        {
+            (first, "chatcmpl-first", Created, Model, 0, "a"),
+            (first, "chatcmpl-first", Created, Model, 0, "b"),
+            (second, "chatcmpl-second", Created + 1, "other \"model\"", 0, "c"),
+            (first, "chatcmpl-first", Created, Model, 0, "d"),
+            (first, "chatcmpl-first", Created, Model, 1, "e"),
+            (first, "chatcmpl-first", Created, Model, 0, huge),
+            (first, "chatcmpl-first", Created, Model, 0, "f"),
+            (second, "chatcmpl-second", Created + 1, "other \"model\"", 0, "g"),
+            (second, "chatcmpl-second", Created + 1, "other \"model\"", 0, "h"),
+        };
+
+        foreach (var w in writes)
+        {
+            w.Writer.WriteContent(w.Text, w.Choice);
+        }
+
+        Assert.Equal(
+            string.Concat(writes.Select(w => "data: " + JsonSerializer.Serialize(new
+            {
+                id = w.Id,
+                @object = "chat.completion.chunk",
+                created = w.Created,
+                model = w.Model,
+                choices = new[] { new { index = w.Choice, delta = new { content = w.Text }, logprobs = (object?)null, finish_reason = (string?)null } },
+            }, new JsonSerializerOptions { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping }) + "\n\n")),
+            await FlushAndReadAsync());
+    }
+
+    [Fact]
     public async Task WriteRole_Chat_AssistantRoleWithEmptyContent()
     {
         Writer(CompletionKind.Chat).WriteRole();

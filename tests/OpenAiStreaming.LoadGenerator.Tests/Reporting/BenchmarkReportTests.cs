@@ -124,11 +124,16 @@ public sealed class BenchmarkReportTests : IDisposable
             _results.Run($"{peer}-memory-10000", tokens: 80_000);
         }
 
+        _results.Write("ours-unmerged-saturation-64.cpu.json", """{"cpu_s": 0.5}""");
+        _results.Write("builtin-saturation-64.cpu.json", """{"cpu_s": 0.8}""");
+
         string page = WritePage();
 
         Assert.Contains("| p99 gap between tokens, 2,000 streams at 20 tokens/s | 90.00 ms | 100.00 ms | 0.90× | ≤ 1.0× | **holds** |\n", page, StringComparison.Ordinal);
         Assert.Contains("| TTFT p50 overhead, 1 stream, instant backend | 0.30 ms | 0.25 ms | 1.20× | ≤ 1.0× | **misses** |\n", page, StringComparison.Ordinal);
         Assert.Contains("| saturation events/s, one chunk per token (64 streams) | 150,000 | 100,000 | 1.50× | ≥ 1.5× | **holds** |\n", page, StringComparison.Ordinal);
+        Assert.Contains("| saturation events per server CPU second, one chunk per token (64 streams) | 300,000 | 125,000 | 2.40× | ≥ 1.5× | **holds** |\n", page, StringComparison.Ordinal);
+        Assert.Contains("- Per second of server CPU, one chunk per token: ours 300,000 events, the built-in 125,000 (2.40×). The servers used 0.50 and 0.80 of their core", page, StringComparison.Ordinal);
         Assert.Contains("| streams failing among 10,000 open at 1 token/s (all rounds) | 0 | 0 | | 0 | **holds** |\n", page, StringComparison.Ordinal);
         Assert.Contains("| ours | – | 3.00 s (1.00) | – |\n", page, StringComparison.Ordinal);
         Assert.Contains("| builtin | – | 4.00 s (", page, StringComparison.Ordinal);
