@@ -138,10 +138,22 @@ measure() {
   while load "$@"; stolen "$1" $try; do try=$((try + 1)); done
 }
 
-# measure_fresh IMPL INTERVAL_MS NAME ARGS...: the same, each try on a freshly started IMPL.
+# measure_fresh IMPL INTERVAL_MS NAME ARGS...: the same, each try on a freshly started IMPL, warmed up at the run's own
+# concurrency first (two rounds of twice as many 20-token requests), as benchmarks/profile.sh does: the short warm-up
+# of start_peer alone left up to 1.3 s of JIT in the larger steps, more than the difference being measured.
 measure_fresh() {
-  local impl=$1 interval=$2 try=1; shift 2
-  while start_peer "$impl" "$interval"; load "$@"; stop_peer; stolen "$1" $try; do try=$((try + 1)); done
+  local impl=$1 interval=$2 try=1 n=200 arg prev=; shift 2
+  for arg in "$@"; do [ "$prev" = --concurrency ] && n=$arg; prev=$arg; done
+  while start_peer "$impl" "$interval"; warm_at "$n"; load "$@"; stop_peer; stolen "$1" $try; do try=$((try + 1)); done
+}
+
+# warm_at N: two rounds of 2N requests of 20 tokens at concurrency N against the running peer, then until its JIT is quiet.
+warm_at() {
+  for _ in 1 2; do
+    load warmup --concurrency "$1" --requests $(( $1 * 2 )) --max-tokens 20 --ramp-up $(( $1 / 1000 + 1 )) --timeout 120 --quiet >/dev/null
+  done
+  rm -f "$results/warmup.json" "$results/warmup.steal" "$results/warmup.cpu.json"
+  settle_jit
 }
 
 # median NAME KEY: of the rounds NAME.r1 … NAME.rN, copies the one with the median KEY (a dotted path into the JSON)

@@ -323,7 +323,7 @@ public static class BenchmarkReport
         Line(md, string.Empty);
         if (steps.Any(n => peers.Any(p => results.CpuSeconds($"{p}-streams-{n}") is not null)))
         {
-            Line(md, "The server's CPU seconds during each step's median round and, in brackets, the thread-pool work items it ran per token delivered and the seconds of JIT compilation among those CPU seconds (each server is warmed up with 800 short requests and measured once its JIT has gone quiet after them; what is still compiled during a step is what the warm-up did not reach):\n");
+            Line(md, "The server's CPU seconds during each step's median round and, in brackets, the thread-pool work items it ran per token delivered and the seconds of JIT compilation among those CPU seconds (each step's server is warmed up at the step's own concurrency, two rounds of twice as many 20-token requests, and measured once its JIT has gone quiet; what is still compiled during a step is what the warm-up did not reach):\n");
             Line(md, "| server | " + string.Join(" | ", steps.Select(n => $"{n.ToString("N0", CultureInfo.InvariantCulture)} streams")) + " |");
             Line(md, "|---|" + string.Concat(Enumerable.Repeat("---:|", steps.Count)));
             foreach (string p in peers)
