@@ -12,6 +12,8 @@
 #                                               heap with all open, then the peak resident memory and the GC's largest
 #                                               gen2 size and fragmentation (dotnet-counters)
 #
+# INTERVAL_MS=0 profiles an instant backend instead (saturation) and PEER_ARGS passes options to the peer, e.g.
+# PEER_ARGS=--OpenAiStreaming:MaxQueuedDeltas=1000000 for one chunk per token.
 # IMPL is ours, builtin or handwritten. Output goes to $OUT (default: a temporary folder, printed). Needs perf for `stat` and
 # `perf`, and dotnet-gcdump and dotnet-counters (`dotnet tool install -g`) for `heap`.
 set -euo pipefail
@@ -26,9 +28,9 @@ dotnet publish benchmarks/LoadGenerator -c Release -o "$out/loadgen" --nologo -v
 ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 base=http://127.0.0.1:$port
-interval=$([ "$mode" = heap ] && echo 1000 || echo 50)
+interval=${INTERVAL_MS:-$([ "$mode" = heap ] && echo 1000 || echo 50)}
 DOTNET_TC_CallCountingDelayMs=0 DOTNET_PerfMapEnabled=$([ "$mode" = perf ] && echo 1 || echo 0) DOTNET_EnableWriteXorExecute=0 \
-  taskset -c 0 dotnet "$out/peers/Peers.dll" --impl "$impl" --urls "$base" --interval-ms "$interval" >"$out/server.log" 2>&1 &
+  taskset -c 0 dotnet "$out/peers/Peers.dll" --impl "$impl" --urls "$base" --interval-ms "$interval" ${PEER_ARGS:-} >"$out/server.log" 2>&1 &
 pid=$!
 trap 'kill $pid 2>/dev/null || true' EXIT
 for _ in $(seq 200); do curl -sf "$base/bench/stats" >/dev/null && break; sleep 0.1; done
