@@ -63,7 +63,6 @@ start_peer() {  # start_peer IMPL INTERVAL_MS [PEER OPTIONS...]
       # Warm up (JIT, connection pool) so the first measured requests do not pay for it; /bench/reset clears it.
       load warmup --concurrency 200 --requests 800 --max-tokens 4 --quiet >/dev/null
       rm -f "$results/warmup.json" "$results/warmup.steal" "$results/warmup.cpu.json"
-      settle_jit
       return 0
     fi
     kill -0 "$pid" 2>/dev/null || break
@@ -72,9 +71,9 @@ start_peer() {  # start_peer IMPL INTERVAL_MS [PEER OPTIONS...]
   echo "bench: $impl did not start:"; cat "$out/server.log"; exit 1
 }
 
-# settle_jit: waits (up to 10 s) until the running peer's JIT has stopped compiling: the tier-1 compilations the
-# warm-up queued run in the background for about a second after it, and would otherwise land in the first measured run
-# (0.85-1.5 s of every streams step's CPU in the run before this wait). A peer without a JIT counter passes at once.
+# settle_jit: waits (up to 10 s) until the running peer's JIT has stopped compiling: the tier-1 compilations a warm-up
+# queued run in the background for about a second after it, and would otherwise land in the first measured run. The
+# warm-ups before measuring (warm_at, warm_saturation) end with it. A peer without a JIT counter passes at once.
 settle_jit() {
   local last=none now
   for _ in $(seq 50); do

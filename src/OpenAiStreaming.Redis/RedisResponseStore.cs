@@ -37,9 +37,20 @@ internal sealed class RedisResponseStore : IResponseStore, IAsyncDisposable
         // (FailFast would also fail the first subscription of a new connection, which is still connecting.)
         configuration.AbortOnConnectFail = false;
         bool Unset(string name) => !_options.Configuration.Contains(name, StringComparison.OrdinalIgnoreCase);
-        configuration.AsyncTimeout = Unset("asyncTimeout") ? DefaultTimeoutMilliseconds : configuration.AsyncTimeout;
-        configuration.SyncTimeout = Unset("syncTimeout") ? DefaultTimeoutMilliseconds : configuration.SyncTimeout;
-        configuration.ConnectTimeout = Unset("connectTimeout") ? DefaultTimeoutMilliseconds : configuration.ConnectTimeout;
+        if (Unset("asyncTimeout"))
+        {
+            configuration.AsyncTimeout = DefaultTimeoutMilliseconds;
+        }
+
+        if (Unset("syncTimeout"))
+        {
+            configuration.SyncTimeout = DefaultTimeoutMilliseconds;
+        }
+
+        if (Unset("connectTimeout"))
+        {
+            configuration.ConnectTimeout = DefaultTimeoutMilliseconds;
+        }
 
         _connection = new(() => ConnectionMultiplexer.ConnectAsync(configuration));
     }
