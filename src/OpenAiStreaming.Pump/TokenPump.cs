@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Runtime.CompilerServices;
 
 namespace OpenAiStreaming.Pump;
 
@@ -26,6 +27,11 @@ namespace OpenAiStreaming.Pump;
 /// <see cref="Complete"/> and the error. One producer at a time per pump; any thread.
 /// </para>
 /// <para>One consumer: <see cref="WaitAsync"/> and <see cref="TryRead"/> are called from one task at a time.</para>
+/// <para>
+/// Where the model starts: on the thread pool, or, when the consumer waits before a thread has taken it, inside that
+/// first wait, for its first step only (to its first delta or its first await), so that a request that starts its pump
+/// and then waits does not wait for a thread to wake up as well. Never inside <see cref="Start"/>.
+/// </para>
 /// <para>
 /// Where a waiting consumer resumes: for <see cref="Start"/>, when the enumerable had to wait for the delta (a paced
 /// model) and for the first delta, on the producer's thread, inside the write that woke it (no thread-pool hop per delta); its code runs there
@@ -120,6 +126,14 @@ public sealed class TokenPump<T> : IAsyncDisposable, IWaitAnswer
     /// <summary>The task that pumps an enumerable producer, set by <see cref="Start"/> before the pump is returned;
     /// completed at once for a pushing one. Never faults.</summary>
     private Task _producer = Task.CompletedTask;
+
+    /// <summary>The pump's own producer while it waits to start (<see cref="StartGate"/>), or null once one of the two
+    /// threads that may start it has taken it: the thread-pool work item queued by <see cref="Start"/>, or the consumer's
+    /// first wait that finds nothing to read (<see cref="WaitAsync"/>).</summary>
+    private Action? _start;
+
+    /// <summary>Set by the consumer before it runs <see cref="_start"/> itself; read by the producer as it starts.</summary>
+    private bool _startedByConsumer;
 
     // The consumer's fields: touched only by the one consumer (and the idle timer's callback, through Volatile), so
     // outside the lock.
@@ -262,8 +276,9 @@ public sealed class TokenPump<T> : IAsyncDisposable, IWaitAnswer
             throw;
         }
 
-        // Where nothing else schedules continuations (a server's request), the producer's own task moves itself to the
-        // thread pool with no delegate, closure or wrapping task; elsewhere Task.Run leaves the caller's context.
+        // Where nothing else schedules continuations (a server's request), the producer's own task parks itself for the
+        // thread pool or the consumer's first wait (StartGate), with no closure or wrapping task; elsewhere Task.Run
+        // leaves the caller's context.
         pump._producer = SynchronizationContext.Current is null && TaskScheduler.Current == TaskScheduler.Default
             ? pump.PumpAsync(items, selector, yieldFirst: true)
             : Task.Run(() => pump.PumpAsync(items, selector, yieldFirst: false));
@@ -455,6 +470,14 @@ public sealed class TokenPump<T> : IAsyncDisposable, IWaitAnswer
             }
         }
 
+        if (Volatile.Read(ref _start) is not null && Interlocked.Exchange(ref _start, null) is { } start)
+        {
+            // The producer has not started yet and the consumer has nothing to do but wait for it: its first step runs
+            // here rather than after a thread wakes up for it (see StartGate); the doorbell below then sees what it did.
+            _startedByConsumer = true;
+            start();
+        }
+
         _waitIdle = idleTimeout > TimeSpan.Zero && idleTimeout != Timeout.InfiniteTimeSpan;
         _waitDeadline = _waitIdle ? _timeProvider.GetTimestamp() + (long)(idleTimeout.TotalSeconds * _timeProvider.TimestampFrequency) : long.MaxValue;
         if (cancellationToken != _waitToken)
@@ -625,16 +648,14 @@ public sealed class TokenPump<T> : IAsyncDisposable, IWaitAnswer
     /// the producer has nothing else ready, and a consumer's flush that must wait hands the thread back at once. A
     /// delta that was ready at once (a model faster than the network) wakes the consumer on the thread pool instead, so
     /// the producer runs ahead and the consumer takes several deltas per flush; except the first, which goes out at once
-    /// whatever follows it (time to first token).
+    /// whatever follows it (time to first token). When the consumer's first wait started the producer
+    /// (<see cref="StartGate"/>), a first delta that was ready at once moves the rest to the thread pool, so that the
+    /// consumer can send it.
     /// </summary>
     private async Task PumpAsync<TSource>(IAsyncEnumerable<TSource> items, Func<TSource, T> selector, bool yieldFirst)
     {
-        if (yieldFirst)
-        {
-            // Off the caller's thread: the model runs on the pump's task, never inside the request that started it.
-            await Task.Yield();
-        }
-
+        // Off the caller's thread: the model runs on the pump's task, never inside the request that started it.
+        bool onConsumer = yieldFirst && await new StartGate(this);
         bool waited = false;
         bool first = true;
         try
@@ -651,6 +672,13 @@ public sealed class TokenPump<T> : IAsyncDisposable, IWaitAnswer
                         break;
                     }
 
+                    if (first && onConsumer && !waited)
+                    {
+                        // The first delta is the consumer's, which started the producer and is still waiting on this
+                        // thread: the rest goes on without it.
+                        await Task.Yield();
+                    }
+
                     first = false;
                 }
             }
@@ -663,5 +691,29 @@ public sealed class TokenPump<T> : IAsyncDisposable, IWaitAnswer
             CompleteCore(ex, inline: false);
         }
 #pragma warning restore CA1031
+    }
+
+    /// <summary>
+    /// What an enumerable producer awaits first: it parks the producer in <see cref="_start"/> and queues a work item
+    /// that starts it on the thread pool, unless the consumer's first wait comes first and starts it itself. Either way
+    /// the model never runs inside <see cref="Start"/>, and starts whether or not anyone reads; but a consumer that
+    /// waits before a thread has woken up for the producer (a request, right after starting its pump and sending its
+    /// headers) runs the first step at once instead of parking until then. Its result: whether the consumer started it.
+    /// </summary>
+    private readonly struct StartGate(TokenPump<T> pump) : ICriticalNotifyCompletion
+    {
+        public bool IsCompleted => false;
+
+        public StartGate GetAwaiter() => this;
+
+        public bool GetResult() => pump._startedByConsumer;
+
+        public void OnCompleted(Action continuation) => UnsafeOnCompleted(continuation);
+
+        public void UnsafeOnCompleted(Action continuation)
+        {
+            pump._start = continuation;
+            ThreadPool.UnsafeQueueUserWorkItem(static p => Interlocked.Exchange(ref p._start, null)?.Invoke(), pump, preferLocal: false);
+        }
     }
 }

@@ -5,6 +5,10 @@ public class TokenPumpStartTests
 {
     private static readonly TimeSpan WaitLimit = TimeSpan.FromSeconds(10);
 
+    /// <summary>True on the test's thread while it is inside its first <see cref="TokenPump{T}.WaitAsync"/> call.</summary>
+    [ThreadStatic]
+    private static bool t_insideWait;
+
     [Fact]
     public async Task StartSelecting_EachItemThroughTheSelector_InOrder()
     {
@@ -46,6 +50,41 @@ public class TokenPumpStartTests
             release.Set();
             Assert.Equal([7], await ReadAllAsync(pump, ct).WaitAsync(WaitLimit, ct));
         }
+    }
+
+    [Fact]
+    public async Task WaitAsync_BeforeAThreadStartedTheProducer_RunsItsFirstStepOnly()
+    {
+        // Start queues the producer's start on the thread pool; a consumer that waits before a pool thread has taken it
+        // runs the first step itself. Which comes first is a race, so this repeats until the consumer wins (almost
+        // always at once): its wait then answers at once with the first item, and the second is made elsewhere.
+        var ct = TestContext.Current.CancellationToken;
+        for (int attempt = 0; attempt < 200; attempt++)
+        {
+            var insideWait = new List<bool>();
+            var (items, answeredAtOnce) = await Task.Run(async () =>
+            {
+                await using var pump = TokenPump<int>.Start(_ => Recorded(insideWait, 3), Int32Merger.Instance, cancellationToken: ct);
+                t_insideWait = true;
+                var first = pump.WaitAsync(Timeout.InfiniteTimeSpan, ct);
+                t_insideWait = false;
+                bool atOnce = first.IsCompleted;
+                Assert.Equal(PumpSignal.Data, await first);
+                return (await ReadAllAsync(pump, ct), atOnce);
+            }, ct).WaitAsync(WaitLimit, ct);
+
+            Assert.Equal([1, 2, 3], items);
+            if (insideWait[0])
+            {
+                Assert.True(answeredAtOnce, "The consumer made the first item, so its wait had it at once.");
+                Assert.Equal([true, false, false], insideWait);
+                return;
+            }
+
+            Assert.DoesNotContain(true, insideWait);
+        }
+
+        Assert.Fail("In 200 tries, the thread pool always started the producer before the consumer's first wait.");
     }
 
     [Fact]
@@ -128,6 +167,20 @@ public class TokenPumpStartTests
         foreach (int number in numbers)
         {
             yield return number;
+        }
+    }
+
+    /// <summary>Yields 1 to <paramref name="count"/>, noting before each whether it runs inside the test's first wait.</summary>
+    private static async IAsyncEnumerable<int> Recorded(List<bool> insideWait, int count)
+    {
+        for (int i = 1; i <= count; i++)
+        {
+            lock (insideWait)
+            {
+                insideWait.Add(t_insideWait);
+            }
+
+            yield return i;
         }
     }
 

@@ -1,3 +1,4 @@
+using OpenAiStreaming.LoadGenerator.Running;
 using OpenAiStreaming.LoadGenerator.Statistics;
 
 namespace OpenAiStreaming.LoadGenerator.Reporting;
@@ -76,6 +77,9 @@ public sealed class LoadResult
 
     /// <summary>The peer's <c>/bench/stats</c> at the end (a JSON object), or null.</summary>
     public string? ServerJson { get; init; }
+
+    /// <summary>What the peer spent during the measured run (its <c>/bench/stats</c> before and after), or null.</summary>
+    public ServerWindow? Server { get; init; }
 
     /// <summary>The peer's <c>active</c> count at the end, after waiting up to the settle timeout, or null.</summary>
     public int? LeftRunning { get; init; }

@@ -80,6 +80,19 @@ public static class ResultJson
         WriteNullable(writer, "cancel_unmatched", result.CancelUnmatched);
         WriteNullable(writer, "left_running", result.LeftRunning);
         writer.WriteString("percentile_method", PercentileMethod);
+        if (result.Server is { } window)
+        {
+            writer.WriteStartObject("server_window");
+            WriteNullable(writer, "cpu_s", window.CpuS);
+            WriteNullable(writer, "work_items", window.WorkItems);
+            WriteNullable(writer, "jit_s", window.JitS);
+            writer.WriteEndObject();
+        }
+        else
+        {
+            writer.WriteNull("server_window");
+        }
+
         writer.WriteEndObject();
     }
 
@@ -106,11 +119,11 @@ public static class ResultJson
         writer.WriteEndObject();
     }
 
-    private static void WriteNullable(Utf8JsonWriter writer, string name, int? value)
+    private static void WriteNullable(Utf8JsonWriter writer, string name, double? value)
     {
         if (value is { } v)
         {
-            writer.WriteNumber(name, v);
+            writer.WriteNumber(name, Math.Round(v, 6));
         }
         else
         {

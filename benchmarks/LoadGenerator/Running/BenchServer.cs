@@ -84,7 +84,10 @@ internal sealed class BenchServer
 /// <param name="Json">The answer as it came, a JSON object.</param>
 /// <param name="Active">Its <c>active</c> count, when present.</param>
 /// <param name="Cancellations">Its <c>cancellations</c>: X-Bench-Id to the monotonic ns at which the generation stopped.</param>
-public sealed record BenchStats(string Json, int? Active, IReadOnlyDictionary<string, long> Cancellations)
+/// <param name="CpuMs">Its <c>cpu_ms</c> (the process's CPU time so far), when present.</param>
+/// <param name="WorkItems">Its <c>thread_pool_work_items</c> so far, when present.</param>
+/// <param name="JitMs">Its <c>jit_ms</c> (time in the JIT so far), when present.</param>
+public sealed record BenchStats(string Json, int? Active, IReadOnlyDictionary<string, long> Cancellations, double? CpuMs = null, double? WorkItems = null, double? JitMs = null)
 {
     /// <summary>Parses a <c>/bench/stats</c> answer.</summary>
     /// <param name="json">The body.</param>
@@ -115,11 +118,31 @@ public sealed record BenchStats(string Json, int? Active, IReadOnlyDictionary<st
                 }
             }
 
-            return new BenchStats(json, active, cancellations);
+            return new BenchStats(json, active, cancellations, Number(root, "cpu_ms"), Number(root, "thread_pool_work_items"), Number(root, "jit_ms"));
         }
         catch (JsonException)
         {
             return null;
         }
     }
+
+    private static double? Number(JsonElement root, string name) =>
+        root.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.Number ? value.GetDouble() : null;
+}
+
+/// <summary>What the server spent during the measured run alone (warm-up excluded): the difference of two
+/// <c>/bench/stats</c> answers, one taken as the run started and one after it settled.</summary>
+/// <param name="CpuS">CPU seconds, or null when the peer does not report them.</param>
+/// <param name="WorkItems">Thread-pool work items, or null.</param>
+/// <param name="JitS">Seconds in the JIT, or null.</param>
+public sealed record ServerWindow(double? CpuS, double? WorkItems, double? JitS)
+{
+    /// <summary>The window between two answers, or null when either is missing.</summary>
+    /// <param name="start">The answer as the run started.</param>
+    /// <param name="end">The answer after it.</param>
+    /// <returns>The window.</returns>
+    public static ServerWindow? Between(BenchStats? start, BenchStats? end) => start is null || end is null ? null : new(
+        end.CpuMs - start.CpuMs is { } cpu ? cpu / 1000 : null,
+        end.WorkItems - start.WorkItems,
+        end.JitMs - start.JitMs is { } jit ? jit / 1000 : null);
 }

@@ -108,7 +108,8 @@ public sealed class LoadRunner : IDisposable
             int remaining = _options.Warmup;
             await Task.WhenAll(warm.Select((_, i) => WarmupWorkerAsync(warm[i] = new Worker()))).ConfigureAwait(false);
             int failed = warm.Sum(w => w.Errors);
-            _log.WriteLine($"warm-up: {_options.Warmup} requests, {failed} failed");
+            double jitMs = await SettleJitAsync(stop).ConfigureAwait(false);
+            _log.WriteLine($"warm-up: {_options.Warmup} requests, {failed} failed; then {jitMs:0} ms of the client's own JIT");
 
             async Task WarmupWorkerAsync(Worker worker)
             {
@@ -120,9 +121,11 @@ public sealed class LoadRunner : IDisposable
         }
 
         bool peer = await bench.ResetAsync(stop).ConfigureAwait(false);
+        BenchStats? before = null;
         if (peer)
         {
             _log.WriteLine($"{_options.Origin}bench/stats found: server statistics will be included");
+            before = await bench.GetStatsAsync(stop).ConfigureAwait(false);
         }
 
         var workers = new Worker[_options.Concurrency];
@@ -155,7 +158,7 @@ public sealed class LoadRunner : IDisposable
             }
         }
 
-        return Merge(workers, model, sender.Ms(start, end), stats);
+        return Merge(workers, model, sender.Ms(start, end), stats, ServerWindow.Between(before, stats));
 
         async Task RunWorkerAsync(Worker worker, int index)
         {
@@ -183,7 +186,39 @@ public sealed class LoadRunner : IDisposable
         }
     }
 
-    private LoadResult Merge(Worker[] workers, string model, double durationMs, BenchStats? stats)
+    /// <summary>Waits until the JIT has stopped compiling this process's methods (up to 10 s): after a warm-up, the
+    /// tier-1 compilations it queued run in the background for a while, and on a client pinned to one core they would
+    /// take that core from the measured requests (at saturation, a fifth of the client's samples were in the JIT).</summary>
+    /// <param name="cancellationToken">Cancels the wait.</param>
+    /// <returns>Milliseconds the JIT spent while waiting.</returns>
+    private async Task<double> SettleJitAsync(CancellationToken cancellationToken)
+    {
+        var first = System.Runtime.JitInfo.GetCompilationTime();
+        var last = first;
+        for (int i = 0; i < 100 && !cancellationToken.IsCancellationRequested; i++)
+        {
+            try
+            {
+                await Task.Delay(TimeSpan.FromMilliseconds(100), _time, cancellationToken).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+                break;
+            }
+
+            var now = System.Runtime.JitInfo.GetCompilationTime();
+            if (now == last)
+            {
+                break;
+            }
+
+            last = now;
+        }
+
+        return (last - first).TotalMilliseconds;
+    }
+
+    private LoadResult Merge(Worker[] workers, string model, double durationMs, BenchStats? stats, ServerWindow? window)
     {
         var itl = new double[workers.Sum(w => w.GapsMs.Count)];
         var histogram = new LogHistogram();
@@ -251,6 +286,7 @@ public sealed class LoadRunner : IDisposable
             CancelMs = cancel,
             CancelUnmatched = unmatched,
             ServerJson = stats?.Json,
+            Server = window,
             LeftRunning = stats?.Active,
             ItlHistogram = histogram.Buckets(),
         };

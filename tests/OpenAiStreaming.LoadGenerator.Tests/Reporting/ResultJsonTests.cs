@@ -1,12 +1,13 @@
 using System.Text.Json;
 using OpenAiStreaming.LoadGenerator.Reporting;
+using OpenAiStreaming.LoadGenerator.Running;
 using OpenAiStreaming.LoadGenerator.Statistics;
 
 namespace OpenAiStreaming.LoadGenerator.Tests.Reporting;
 
 public sealed class ResultJsonTests
 {
-    internal static LoadResult Sample(string? server = null, Summary? cancel = null) => new()
+    internal static LoadResult Sample(string? server = null, Summary? cancel = null, ServerWindow? window = null) => new()
     {
         Label = "ours",
         BaseUrl = "http://127.0.0.1:8000/",
@@ -29,6 +30,7 @@ public sealed class ResultJsonTests
         CancelUnmatched = cancel is null ? null : 2,
         ServerJson = server,
         LeftRunning = server is null ? null : 0,
+        Server = window,
         ItlHistogram = [(0.501187, 1), (0.630957, 0)],
     };
 
@@ -83,6 +85,24 @@ public sealed class ResultJsonTests
         Assert.Equal(0.25, json.GetProperty("cancel_ms").GetProperty("p99").GetDouble());
         Assert.Equal(2, json.GetProperty("cancel_unmatched").GetInt32());
         Assert.Equal(0, json.GetProperty("left_running").GetInt32());
+    }
+
+    [Fact]
+    public void Write_ServerWindow_TheTwoAnswersDifference()
+    {
+        var before = BenchStats.Parse("""{"active":0,"cpu_ms":1500,"thread_pool_work_items":100,"jit_ms":900}""");
+        var after = BenchStats.Parse("""{"active":0,"cpu_ms":4000,"thread_pool_work_items":350,"jit_ms":950}""");
+        var fastApi = BenchStats.Parse("""{"active":0}""");
+
+        var window = Write(Sample(window: ServerWindow.Between(before, after))).GetProperty("server_window");
+        var without = Write(Sample(window: ServerWindow.Between(fastApi, fastApi))).GetProperty("server_window");
+
+        Assert.Equal(2.5, window.GetProperty("cpu_s").GetDouble(), 9);
+        Assert.Equal(250, window.GetProperty("work_items").GetDouble());
+        Assert.Equal(0.05, window.GetProperty("jit_s").GetDouble(), 9);
+        Assert.Equal(JsonValueKind.Null, without.GetProperty("cpu_s").ValueKind);
+        Assert.Equal(JsonValueKind.Null, Write(Sample()).GetProperty("server_window").ValueKind);
+        Assert.Null(ServerWindow.Between(null, after));
     }
 
     [Fact]
