@@ -4,6 +4,7 @@ using System.Net.ServerSentEvents;
 using System.Text;
 using Microsoft.Extensions.AI;
 using OpenAiStreaming.IntegrationTests.Infrastructure;
+using OpenAiStreaming.Metrics;
 
 namespace OpenAiStreaming.IntegrationTests;
 
@@ -50,6 +51,29 @@ public sealed class ChatCompletionsStreamingTests
 
         Assert.Contains("\"content\":\"late\"", rest[0], StringComparison.Ordinal);
         Assert.Equal("[DONE]", rest[^1]);
+    }
+
+    [Fact]
+    public async Task Stream_FirstTokenReadyAtOnce_GoesOutInTheStartsFlush()
+    {
+        // One token from an instant backend: the start, then the token, then the end took three flushes; the start now
+        // waits for a first token that is ready at once. Whether it is depends on which thread starts the model first
+        // (the request's wait, almost always), so this looks for one request in up to 50 that took two.
+        await using var app = await TestApp.StartAsync(new ScriptedChatClient(["a"], TimeSpan.Zero));
+        using var flushes = Meters.Collect<double>(app, OpenAiStreamingMetricNames.FlushDuration);
+        using var requests = Meters.Collect<double>(app, OpenAiStreamingMetricNames.RequestDuration);
+        var counts = new List<int>();
+        for (int i = 1; i <= 50 && !counts.Contains(2); i++)
+        {
+            var (_, events) = await Sse.ReadAllAsync(app.Client, Sse.ChatRequest(Sse.ChatBody()));
+            Assert.Equal(["a"], Sse.Contents(events));
+            Assert.Equal("[DONE]", events[^1].Data);
+            await Meters.WaitUntilAsync(() => requests.GetMeasurementSnapshot().Count == i, "the request to end", requests);
+            counts.Add(flushes.GetMeasurementSnapshot().Count - counts.Sum());
+        }
+
+        Assert.Contains(2, counts);
+        Assert.All(counts, count => Assert.InRange(count, 2, 3));
     }
 
     [Fact]

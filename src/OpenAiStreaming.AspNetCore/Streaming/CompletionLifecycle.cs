@@ -184,14 +184,25 @@ internal sealed class CompletionLifecycle
                     return await RespondWholeAsync(pump).ConfigureAwait(false);
                 }
 
-                if (!_encoder.HasStarted && !await StartStreamAsync().ConfigureAwait(false))
+                // The stream's start (headers and opening events) goes out with the first delta when the model has one
+                // at once (one flush, as the built-in SSE result does), and alone as soon as the model has to wait, so
+                // that the client learns at once that its request was taken.
+                bool startPending = !_encoder.HasStarted;
+                if (startPending)
                 {
-                    return CompletionEnd.ClientGone;
+                    _encoder.StartStream(_context.Response);
                 }
 
                 while (true)
                 {
-                    var signal = await pump.WaitAsync(Options.HeartbeatInterval, StreamToken).ConfigureAwait(false);
+                    var wait = pump.WaitAsync(Options.HeartbeatInterval, StreamToken);
+                    if (startPending && !wait.IsCompleted && !await FlushAsync().ConfigureAwait(false))
+                    {
+                        return CompletionEnd.ClientGone;
+                    }
+
+                    startPending = false;
+                    var signal = await wait.ConfigureAwait(false);
                     if (signal == PumpSignal.Completed)
                     {
                         _encoder.WriteEnd(_state.FinishReason, _state.Usage(_request.Messages));
