@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # Runs every peer server under the same load and writes docs/benchmarks.md with its plots.
 #
-#   benchmarks/run.sh            the full run: 3 interleaved rounds (about 40 minutes on 2 cores)
+#   benchmarks/run.sh            the full run: 3 interleaved rounds, 5 and 7 for some figures (about 45 minutes on 2 cores)
 #   benchmarks/run.sh --quick    one round, every scenario at a fraction of the size (a few minutes; figures are rough)
 #   PEERS="ours builtin" benchmarks/run.sh    a subset of peers (the report needs builtin for its ratios)
-#   ROUNDS=5 benchmarks/run.sh   more rounds
+#   ROUNDS=5 benchmarks/run.sh   more rounds (WIDE_ROUNDS for the 2,000-stream step and memory, default ROUNDS + 2;
+#                                TTFT_ROUNDS for TTFT, default 2 × ROUNDS + 1)
 #   SCENARIOS="fixed memory producer" PEERS="ours builtin" benchmarks/run.sh
 #                                only some scenarios (default all: saturation streams fixed memory storm producer); the
 #                                page then shows what the results folder holds
@@ -29,6 +30,8 @@ peers=${PEERS:-"builtin handwritten ours fastapi"}
 scenarios=${SCENARIOS:-"saturation streams fixed memory storm producer"}
 has() { [[ " $scenarios " == *" $1 "* ]]; }
 rounds=${ROUNDS:-$([ $quick = 1 ] && echo 1 || echo 3)}
+# The 2,000-stream step and memory per stream, whose rounds overlap the most between the servers, run in more rounds.
+wide_rounds=${WIDE_ROUNDS:-$([ $quick = 1 ] && echo 1 || echo $(( rounds + 2 )))}
 max_steal=${MAX_STEAL:-20}
 results=${RESULTS:-$root/benchmarks/results}
 python=/usr/bin/python3
@@ -166,20 +169,18 @@ warm_saturation() {
   settle_jit
 }
 
-# Saturation and TTFT overhead: an instant backend (no pacing). Each run warms the load generator up too (--warmup, and
+# Saturation, then TTFT overhead: an instant backend (no pacing). Each run warms the load generator up too (--warmup, and
 # its wait for its own JIT): without that, a fifth of the generator's core went to its JIT during a 3-s run, and the
 # events/s figures measured the client (ours 0.51 M/s unmerged, the built-in 0.38 M/s; warmed: 1.81 M/s and 0.85 M/s).
 if has saturation; then
 for r in $(seq "$rounds"); do
   for impl in $peers; do
-    echo "bench: round $r, $impl: saturation and TTFT"
+    echo "bench: round $r, $impl: saturation"
     start_peer "$impl" 0
     warm_saturation
     for c in 1 4 16 64 256; do
       measure "$impl-saturation-$c.r$r" --concurrency "$c" --duration "$(scale 3)" --max-tokens "$(scale 1000)" --warmup $(( c > 64 ? 2 * c : 128 ))
     done
-    measure "$impl-ttft-1.r$r" --concurrency 1 --requests "$(scale 5000)" --max-tokens 1 --warmup 300
-    measure "$impl-ttft-100.r$r" --concurrency 100 --requests "$(scale 5000)" --max-tokens 1 --warmup 1000
     stop_peer
     if [ "$impl" = ours ]; then
       # The same saturation with a queue that never merges: one chunk per token, as the other servers write them.
@@ -192,10 +193,26 @@ for r in $(seq "$rounds"); do
 done
 for impl in $peers; do
   for c in 1 4 16 64 256; do median "$impl-saturation-$c" tokens_per_s >/dev/null; done
+done
+[[ " $peers " == *" ours "* ]] && median ours-unmerged-saturation-64 events_per_s >/dev/null
+
+# TTFT overhead, in more rounds than the rest (TTFT_ROUNDS, default 2 × ROUNDS + 1), each on a fresh server: a run
+# takes seconds, and its p50 moves by up to a third from one server process to the next (0.065-0.144 ms for the same
+# build), more than the difference between the servers.
+for r in $(seq "${TTFT_ROUNDS:-$(( 2 * rounds + 1 ))}"); do
+  for impl in $peers; do
+    echo "bench: round $r, $impl: TTFT"
+    start_peer "$impl" 0
+    settle_jit
+    measure "$impl-ttft-1.r$r" --concurrency 1 --requests "$(scale 5000)" --max-tokens 1 --warmup 300
+    measure "$impl-ttft-100.r$r" --concurrency 100 --requests "$(scale 5000)" --max-tokens 1 --warmup 1000
+    stop_peer
+  done
+done
+for impl in $peers; do
   median "$impl-ttft-1" ttft_ms.p50 >/dev/null
   median "$impl-ttft-100" ttft_ms.p50 >/dev/null
 done
-[[ " $peers " == *" ours "* ]] && median ours-unmerged-saturation-64 events_per_s >/dev/null
 fi
 
 # Concurrency: streams at 20 tokens/s, ramped up until the median p99 inter-token gap leaves 50 ms + 10 ms, each step
@@ -228,7 +245,7 @@ fixed_peers=${FIXED_PEERS:-$(for p in $peers; do case $p in builtin|ours) echo -
 if has fixed; then
   for n in $(scale 2000) $(scale 5000); do
     ramp=$(( n / 1000 + 1 ))
-    for r in $(seq "$rounds"); do
+    for r in $(seq "$([ "$n" = "$(scale 2000)" ] && echo "$wide_rounds" || echo "$rounds")"); do
       for impl in $fixed_peers; do
         echo "bench: round $r, $impl: $n open streams at 20 tokens/s"
         measure_fresh "$impl" 50 "$impl-streams-$n.r$r" --concurrency "$n" --ramp-up "$ramp" --duration $(( ramp + $(scale 10) )) \
@@ -242,7 +259,7 @@ fi
 # Memory per open stream: streams at 1 token/s, so that no server falls behind and buffers, first a few and then
 # 10,000 open at once (none may fail), each on a fresh server; the slope of the server's peak resident memory between
 # the two, per round (the report gives the median round's slope and the spread).
-for r in $(seq "$(has memory && echo "$rounds" || echo 0)"); do
+for r in $(seq "$(has memory && echo "$wide_rounds" || echo 0)"); do
   for impl in $peers; do
     for n in $(scale 500) $(scale 10000); do
       echo "bench: round $r, $impl: memory with $n open streams"

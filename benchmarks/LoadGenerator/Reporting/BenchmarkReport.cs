@@ -75,8 +75,10 @@ public static class BenchmarkReport
             + ". `benchmarks/LoadGenerator` drives each in turn with the same load, and ratios are against the .NET "
             + "built-in. Each server runs pinned to CPU 0 and the load generator to CPU 1, so the figures are what one "
             + "core of server does with one core of client.\n");
-        Line(md, $"A shared machine drifts by tens of percent over minutes, so the servers take turns in each of {results.Rounds(peers[0])} "
-            + "round(s) (A B C D, A B C D, ...), each run on a freshly started and warmed-up server, and every figure below is "
+        var counts = results.RoundCounts(peers[0]);
+        string rounds = counts.Count <= 1 ? $"{counts.FirstOrDefault()}" : $"{string.Join(", ", counts.SkipLast(1))} or {counts[^1]}";
+        Line(md, $"A shared machine drifts by tens of percent over minutes, so the servers take turns in each of {rounds} "
+            + "round(s) (A B C D, A B C D, ...; the noisiest figures get more), each run on a freshly started and warmed-up server, and every figure below is "
             + "the round with the median result; \"rounds\" columns give the smallest and largest result of all rounds. A "
             + "virtual machine also loses CPU to other guests of its hypervisor (steal), and on this one a 200-stream step "
             + "failed in every run that lost more than 4% and passed in every run that lost less than 1.5%, so a run that loses "

@@ -73,12 +73,13 @@ public sealed partial class BenchmarkResults
         return values.Count < 2 ? string.Empty : $"{MarkdownFormat.Number(values.Min())}–{MarkdownFormat.Number(values.Max())}";
     }
 
-    /// <summary>How many rounds the first peer's saturation at 64 streams ran: the number of rounds of the whole run.</summary>
+    /// <summary>How many rounds <paramref name="peer"/>'s runs took, each count once, smallest first (a run script may
+    /// give its noisiest figures more rounds than the rest).</summary>
     /// <param name="peer">The peer.</param>
-    /// <returns>The count.</returns>
-    public int Rounds(string peer) =>
+    /// <returns>The counts; empty when the peer has no round.</returns>
+    public IReadOnlyList<int> RoundCounts(string peer) =>
         FileNames().Select(f => RoundNumber().Match(f)).Where(m => m.Success && m.Groups[1].Value.StartsWith(peer + "-", StringComparison.Ordinal))
-            .Select(m => Int(m.Groups[2].Value)).DefaultIfEmpty().Max();
+            .GroupBy(m => m.Groups[1].Value, m => Int(m.Groups[2].Value)).Select(g => g.Max()).Distinct().Order().ToList();
 
     /// <summary>Whether <paramref name="peer"/> has any median result in the folder.</summary>
     /// <param name="peer">The peer.</param>

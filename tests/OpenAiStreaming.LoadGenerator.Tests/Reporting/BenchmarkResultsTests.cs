@@ -69,8 +69,8 @@ public sealed class BenchmarkResultsTests : IDisposable
         _folder.Run("ours-storm.r1.stolen2");
         var results = new BenchmarkResults(_folder.Path);
 
-        Assert.Equal(2, results.Rounds("ours"));
-        Assert.Equal(0, results.Rounds("builtin"));
+        Assert.Equal([1, 2], results.RoundCounts("ours"));
+        Assert.Empty(results.RoundCounts("builtin"));
         Assert.Equal(2, results.RepeatedRuns());
     }
 
