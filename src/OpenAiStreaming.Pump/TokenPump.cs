@@ -34,7 +34,7 @@ namespace OpenAiStreaming.Pump;
 /// </para>
 /// <para>
 /// Where a waiting consumer resumes: for <see cref="Start"/>, when the enumerable had to wait for the delta (a paced
-/// model) and for the first delta, on the producer's thread, inside the write that woke it (no thread-pool hop per delta); its code runs there
+/// model), for the first delta and for the end of the stream, on the producer's thread, inside the write that woke it (no thread-pool hop per delta); its code runs there
 /// until it awaits something that is not complete, such as a flush to a backed-up connection, and the producer
 /// continues then. A delta that was ready at once, and every write to a <see cref="Create"/> pump, wakes it on the
 /// thread pool, so a fast producer runs ahead and a loop that pushes into many pumps pays only the pump's bookkeeping
@@ -127,10 +127,13 @@ public sealed class TokenPump<T> : IAsyncDisposable, IWaitAnswer
     /// completed at once for a pushing one. Never faults.</summary>
     private Task _producer = Task.CompletedTask;
 
-    /// <summary>The pump's own producer while it waits to start (<see cref="StartGate"/>), or null once one of the two
-    /// threads that may start it has taken it: the thread-pool work item queued by <see cref="Start"/>, or the consumer's
-    /// first wait that finds nothing to read (<see cref="WaitAsync"/>).</summary>
+    /// <summary>The pump's own producer while it is parked for the thread-pool work item that <see cref="StartGate"/>
+    /// queued (or for the consumer's first wait, before it starts); null while neither has it;
+    /// <see cref="s_workItemRan"/> once the work item has run.</summary>
     private Action? _start;
+
+    /// <summary>What the work item leaves in <see cref="_start"/>: nothing parked there later will be run by it.</summary>
+    private static readonly Action s_workItemRan = static () => { };
 
     /// <summary>Set by the consumer before it runs <see cref="_start"/> itself; read by the producer as it starts.</summary>
     private bool _startedByConsumer;
@@ -470,10 +473,12 @@ public sealed class TokenPump<T> : IAsyncDisposable, IWaitAnswer
             }
         }
 
-        if (Volatile.Read(ref _start) is not null && Interlocked.Exchange(ref _start, null) is { } start)
+        if (!_startedByConsumer && Volatile.Read(ref _start) is { } start && start != s_workItemRan
+            && Interlocked.CompareExchange(ref _start, null, start) == start)
         {
             // The producer has not started yet and the consumer has nothing to do but wait for it: its first step runs
             // here rather than after a thread wakes up for it (see StartGate); the doorbell below then sees what it did.
+            // Once only: what the producer parks later is the work item's.
             _startedByConsumer = true;
             start();
         }
@@ -655,7 +660,7 @@ public sealed class TokenPump<T> : IAsyncDisposable, IWaitAnswer
     private async Task PumpAsync<TSource>(IAsyncEnumerable<TSource> items, Func<TSource, T> selector, bool yieldFirst)
     {
         // Off the caller's thread: the model runs on the pump's task, never inside the request that started it.
-        bool onConsumer = yieldFirst && await new StartGate(this);
+        bool onConsumer = yieldFirst && await new StartGate(this, handOff: false);
         bool waited = false;
         bool first = true;
         try
@@ -675,15 +680,16 @@ public sealed class TokenPump<T> : IAsyncDisposable, IWaitAnswer
                     if (first && onConsumer && !waited)
                     {
                         // The first delta is the consumer's, which started the producer and is still waiting on this
-                        // thread: the rest goes on without it.
-                        await Task.Yield();
+                        // thread: the rest goes on without it, on the work item queued at the start.
+                        await new StartGate(this, handOff: true);
                     }
 
                     first = false;
                 }
             }
 
-            CompleteCore(null, waited);
+            // The end wakes a waiting consumer here whatever came before it: the producer has nothing left to run ahead of.
+            CompleteCore(null, inline: true);
         }
 #pragma warning disable CA1031 // The producer's failure, whatever it is, belongs to the consumer.
         catch (Exception ex)
@@ -697,10 +703,13 @@ public sealed class TokenPump<T> : IAsyncDisposable, IWaitAnswer
     /// What an enumerable producer awaits first: it parks the producer in <see cref="_start"/> and queues a work item
     /// that starts it on the thread pool, unless the consumer's first wait comes first and starts it itself. Either way
     /// the model never runs inside <see cref="Start"/>, and starts whether or not anyone reads; but a consumer that
-    /// waits before a thread has woken up for the producer (a request, right after starting its pump and sending its
-    /// headers) runs the first step at once instead of parking until then. Its result: whether the consumer started it.
+    /// waits before a thread has woken up for the producer (a request, right after starting its pump) runs the first
+    /// step at once instead of parking until then. Its result: whether the consumer started it. A producer that the
+    /// consumer started awaits it again (<c>handOff</c>) after a first delta that was ready at once, to leave the
+    /// consumer's thread: it parks for the same work item, one thread-pool dispatch per stream rather than two, or
+    /// queues itself when that work item has already run.
     /// </summary>
-    private readonly struct StartGate(TokenPump<T> pump) : ICriticalNotifyCompletion
+    private readonly struct StartGate(TokenPump<T> pump, bool handOff) : ICriticalNotifyCompletion
     {
         public bool IsCompleted => false;
 
@@ -712,8 +721,25 @@ public sealed class TokenPump<T> : IAsyncDisposable, IWaitAnswer
 
         public void UnsafeOnCompleted(Action continuation)
         {
-            pump._start = continuation;
-            ThreadPool.UnsafeQueueUserWorkItem(static p => Interlocked.Exchange(ref p._start, null)?.Invoke(), pump, preferLocal: false);
+            if (!handOff)
+            {
+                pump._start = continuation;
+                ThreadPool.UnsafeQueueUserWorkItem(
+                    static p =>
+                    {
+                        var parked = Interlocked.Exchange(ref p._start, s_workItemRan);
+                        if (parked is not null && parked != s_workItemRan)
+                        {
+                            parked();
+                        }
+                    },
+                    pump,
+                    preferLocal: false);
+            }
+            else if (Interlocked.CompareExchange(ref pump._start, continuation, null) is not null)
+            {
+                ThreadPool.UnsafeQueueUserWorkItem(static parked => parked(), continuation, preferLocal: false);
+            }
         }
     }
 }

@@ -110,6 +110,34 @@ public class TokenPumpHandOffTests
         });
     }
 
+    [Fact]
+    public async Task Complete_RightAfterADelta_EndSeenOnProducerThread()
+    {
+        // The model ends at once after its delta: the end wakes the consumer on the producer's thread too, as the
+        // delta did (nothing is left for the producer to run ahead of).
+        var ct = TestContext.Current.CancellationToken;
+        await UntilUnracedAsync(async () =>
+        {
+            var gate = new Gate();
+            await using var pump = TokenPump<int>.Start(_ => GatedItems(gate, 1), Int32Merger.Instance, cancellationToken: ct);
+            await gate.Awaited.WaitAsync(WaitLimit, ct);
+            var consumer = ReadToEndAsync(pump, ct);
+            Assert.False(consumer.IsCompleted);
+
+            gate.Open();
+
+            bool atOnce = consumer.IsCompleted;
+            var (sum, endThread) = await consumer.WaitAsync(WaitLimit, ct);
+            Assert.Equal(1, sum);
+            if (atOnce)
+            {
+                Assert.Equal(Environment.CurrentManagedThreadId, endThread);
+            }
+
+            return atOnce;
+        });
+    }
+
     /// <summary>
     /// Repeats <paramref name="attempt"/> (a fresh pump each time) until it reports that it opened its gate after the
     /// pump was parked on it, at most 20 times. The model parks on the gate (<see cref="Gate.Awaited"/>) a moment
@@ -188,6 +216,21 @@ public class TokenPumpHandOffTests
     {
         var signal = await pump.WaitAsync(Timeout.InfiniteTimeSpan, ct).ConfigureAwait(false);
         return (signal, Environment.CurrentManagedThreadId);
+    }
+
+    /// <summary>Reads everything, summing it; returns the sum and the thread that saw the end.</summary>
+    private static async Task<(int Sum, int EndThread)> ReadToEndAsync(TokenPump<int> pump, CancellationToken ct)
+    {
+        int sum = 0;
+        while (await pump.WaitAsync(Timeout.InfiniteTimeSpan, ct).ConfigureAwait(false) != PumpSignal.Completed)
+        {
+            while (pump.TryRead(out int item))
+            {
+                sum += item;
+            }
+        }
+
+        return (sum, Environment.CurrentManagedThreadId);
     }
 
     /// <summary>Reads everything, summing it, and waits on <paramref name="flush"/> after the first read, as a slow write would.</summary>
