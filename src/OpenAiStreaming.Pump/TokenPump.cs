@@ -539,6 +539,14 @@ public sealed class TokenPump<T> : IAsyncDisposable, IWaitAnswer
             if (Volatile.Read(ref _idleTimerDue) > _waitDeadline)
             {
                 ArmIdleTimer(now, _waitDeadline);
+
+                // The timer counts from `now`: if the deadline passed meanwhile (a clock moved on by another thread, as
+                // a test's fake clock is), it would ring late, after a clock that no longer moves; look once more.
+                if (_timeProvider.GetTimestamp() >= _waitDeadline)
+                {
+                    signal = PumpSignal.Idle;
+                    return true;
+                }
             }
         }
 

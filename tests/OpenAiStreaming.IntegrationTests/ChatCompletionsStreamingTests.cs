@@ -2,7 +2,10 @@ using System.Diagnostics;
 using System.Net;
 using System.Net.ServerSentEvents;
 using System.Text;
+using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.AI;
+using Microsoft.Extensions.DependencyInjection;
+using OpenAiStreaming.AspNetCore;
 using OpenAiStreaming.IntegrationTests.Infrastructure;
 using OpenAiStreaming.Metrics;
 
@@ -56,24 +59,31 @@ public sealed class ChatCompletionsStreamingTests
     [Fact]
     public async Task Stream_FirstTokenReadyAtOnce_GoesOutInTheStartsFlush()
     {
-        // One token from an instant backend: the start, then the token, then the end took three flushes; the start now
-        // waits for a first token that is ready at once. Whether it is depends on which thread starts the model first
-        // (the request's wait, almost always), so this looks for one request in up to 50 that took two.
-        await using var app = await TestApp.StartAsync(new ScriptedChatClient(["a"], TimeSpan.Zero));
+        // A model loop that writes its one token and its end before the response first waits: the headers and role
+        // chunk go out with the token (then the end: 2 flushes), where the start was flushed alone first (3).
+        await using var app = await TestApp.StartAsync(
+            builder => builder.Services.AddOpenAiStreaming().AddChatModel("instant", _ => new OneTokenAtOnce()),
+            app => app.MapOpenAiStreaming());
         using var flushes = Meters.Collect<double>(app, OpenAiStreamingMetricNames.FlushDuration);
         using var requests = Meters.Collect<double>(app, OpenAiStreamingMetricNames.RequestDuration);
-        var counts = new List<int>();
-        for (int i = 1; i <= 50 && !counts.Contains(2); i++)
-        {
-            var (_, events) = await Sse.ReadAllAsync(app.Client, Sse.ChatRequest(Sse.ChatBody()));
-            Assert.Equal(["a"], Sse.Contents(events));
-            Assert.Equal("[DONE]", events[^1].Data);
-            await Meters.WaitUntilAsync(() => requests.GetMeasurementSnapshot().Count == i, "the request to end", requests);
-            counts.Add(flushes.GetMeasurementSnapshot().Count - counts.Sum());
-        }
 
-        Assert.Contains(2, counts);
-        Assert.All(counts, count => Assert.InRange(count, 2, 3));
+        var (_, events) = await Sse.ReadAllAsync(app.Client, Sse.ChatRequest(Sse.ChatBody(model: "instant")));
+        await Meters.WaitUntilAsync(() => requests.GetMeasurementSnapshot().Count == 1, "the request to end", requests);
+
+        Assert.Contains("\"role\":\"assistant\"", events[0].Data, StringComparison.Ordinal);
+        Assert.Equal(["a"], Sse.Contents(events));
+        Assert.Equal("[DONE]", events[^1].Data);
+        Assert.Equal(2, flushes.GetMeasurementSnapshot().Count);
+    }
+
+    /// <summary>Writes "a" and ends, inside <see cref="TokenStreamChatClient.StartSequence"/>: before anyone waits.</summary>
+    private sealed class OneTokenAtOnce : TokenStreamChatClient
+    {
+        protected override void StartSequence(ChatSequence sequence)
+        {
+            sequence.WriteToken("a");
+            sequence.Complete(ChatFinishReason.Stop);
+        }
     }
 
     [Fact]
