@@ -456,7 +456,7 @@ public sealed class TokenPump<T> : IAsyncDisposable, IWaitAnswer
     /// </summary>
     /// <param name="idleTimeout">How long to wait before answering <see cref="PumpSignal.Idle"/>;
     /// <see cref="Timeout.InfiniteTimeSpan"/> or zero waits without limit.</param>
-    /// <param name="cancellationToken">Cancels the wait.</param>
+    /// <param name="cancellationToken">Cancels the wait. The caller's token or <see cref="ProducerToken"/> costs no registration of its own.</param>
     /// <returns>Why the wait ended.</returns>
     /// <exception cref="OperationCanceledException">The wait was cancelled, or the producer was.</exception>
     /// <exception cref="TokenPumpOverflowException">The consumer fell past the byte limit.</exception>
@@ -488,10 +488,13 @@ public sealed class TokenPump<T> : IAsyncDisposable, IWaitAnswer
         if (cancellationToken != _waitToken)
         {
             // The bell is waited on without a token; the consumer's token rings it instead (registered once, not per
-            // wait, and not at all when it is the caller's token, whose registration rings it already).
+            // wait, and not at all when it is the caller's token or the producer token: whatever cancels either rings it
+            // already).
             _waitRegistration.Dispose();
             _waitToken = cancellationToken;
-            _waitRegistration = cancellationToken == _callerToken ? default : cancellationToken.UnsafeRegister(s_ring, this);
+            _waitRegistration = cancellationToken == _callerToken || cancellationToken == ProducerToken
+                ? default
+                : cancellationToken.UnsafeRegister(s_ring, this);
         }
 
         // Allocates nothing, now or when it completes later: see PumpTokenByTokenBenchmarks.
@@ -600,8 +603,13 @@ public sealed class TokenPump<T> : IAsyncDisposable, IWaitAnswer
     /// <summary>Whether the consumer may take a delta now: one is queued that no merge is writing into. The lock is held.</summary>
     private bool HasReadable => _queue.Count > (_merging ? 1 : 0);
 
-    /// <summary>Asks the producer to stop. Deltas already written can still be read.</summary>
-    public void Cancel() => _cts.Cancel();
+    /// <summary>Asks the producer to stop. Deltas already written can still be read; a consumer waiting with
+    /// <see cref="ProducerToken"/> wakes up to an <see cref="OperationCanceledException"/>.</summary>
+    public void Cancel()
+    {
+        _cts.Cancel();
+        _doorbell.Ring(inline: false);
+    }
 
     /// <summary>Cancels the producer if it is still running and waits for an enumerable producer to finish.</summary>
     /// <returns>A task that completes when the producer has finished.</returns>

@@ -31,8 +31,8 @@ internal sealed class ChatCompletionEncoder : ICompletionEncoder
 
     private ChunkWriter? _chunks;
 
-    /// <summary>The <c>index</c> of the next tool call of each choice in the stream.</summary>
-    private readonly int[] _toolCallIndex;
+    /// <summary>The <c>index</c> of the next tool call of each choice in the stream; made with the first tool call.</summary>
+    private int[]? _toolCallIndex;
 
     /// <summary>The state the lifecycle folds deltas into, once a delta came: every choice's finish reason at the end.</summary>
     private CompletionState? _state;
@@ -44,7 +44,6 @@ internal sealed class ChatCompletionEncoder : ICompletionEncoder
         _options = options;
         _id = (kind == CompletionKind.Chat ? "chatcmpl-" : "cmpl-") + RandomNumberGenerator.GetHexString(24, lowercase: true);
         _created = timeProvider.GetUtcNow().ToUnixTimeSeconds();
-        _toolCallIndex = new int[request.Choices];
     }
 
     public bool HasStarted => _sse is not null;
@@ -96,6 +95,7 @@ internal sealed class ChatCompletionEncoder : ICompletionEncoder
                     written = position;
                 }
 
+                _toolCallIndex ??= new int[_request.Choices];
                 chunks.WriteToolCall(_toolCallIndex[current.Index]++, call, current.Index);
                 wrote = true;
             }

@@ -1,4 +1,3 @@
-using System.Runtime.CompilerServices;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.AI;
 using OpenAiStreaming.AspNetCore.Limits;
@@ -9,8 +8,8 @@ namespace OpenAiStreaming.AspNetCore.Streaming;
 
 /// <summary>
 /// One completion request from admission to the last byte, whatever its wire format: it holds the request's admission
-/// lease, runs the model through a pump under one token linked to the client's connection, the host's shutdown deadline
-/// and the stream's maximum duration, writes heartbeats while nothing comes, and ends every request once, either
+/// lease, runs the model through a pump that the client's connection, the host's shutdown deadline and the stream's
+/// maximum duration each cancel, writes heartbeats while nothing comes, and ends every request once, either
 /// complete or visibly failed (a status, or an error event and an aborted connection), recording that end once in the
 /// metrics and the log. What the bytes are is the encoder's business.
 /// </summary>
@@ -18,6 +17,8 @@ internal sealed class CompletionLifecycle
 {
     /// <summary>How long an error event gets to reach the socket before the connection is aborted (see DESIGN).</summary>
     private static readonly TimeSpan s_errorDrainDelay = TimeSpan.FromMilliseconds(100);
+
+    private static readonly Action<object?> s_cancel = static pump => ((TokenPump<ChatDelta>)pump!).Cancel();
 
     private readonly HttpContext _context;
     private readonly ValidatedRequest _request;
@@ -32,8 +33,11 @@ internal sealed class CompletionLifecycle
     /// <summary>Fires when <see cref="OpenAiStreamingOptions.MaxStreamDuration"/> has passed; null without a limit.</summary>
     private CancellationTokenSource? _deadline;
 
-    /// <summary>The stream's one token: the client's connection, the shutdown deadline, the duration limit.</summary>
-    private CancellationTokenSource? _stream;
+    /// <summary>The request's admission, once decided.</summary>
+    private AdmissionLease? _lease;
+
+    /// <summary>The API key's limits, charged once the request has ended; null when the key has none.</summary>
+    private KeyLimiters? _limits;
 
     /// <summary>True when content was written since the last flush: the user sees tokens when it completes.</summary>
     private bool _contentPending;
@@ -55,63 +59,64 @@ internal sealed class CompletionLifecycle
 
     private CancellationToken Aborted => _context.RequestAborted;
 
-    private CancellationToken StreamToken => _stream!.Token;
-
     /// <summary>The tokens the request used, prompt and output, once <see cref="RunAsync"/> has returned: what per-key limits charge.</summary>
     public TokenUsage Usage => _state.Usage(_request.Messages);
 
     /// <summary>Serves the request; returns once the model has stopped and the end is recorded.</summary>
     /// <param name="limits">The API key's limits, charged with the tokens the request used once it has ended; null when the key has none.</param>
     /// <remarks>
-    /// Admission, the model and the answer run in this method and <see cref="GenerateAsync"/>, not in one method per
-    /// step: every async method still awaiting keeps its state alive for as long as the stream is open, and a server
-    /// holds thousands of open streams (docs/benchmarks.md, memory per open stream).
+    /// Admission is decided here, before anything awaits; the rest of the request, the model and the answer, runs in
+    /// one async method (<see cref="GenerateAsync"/>): every async method still awaiting keeps its state alive for as
+    /// long as the stream is open, and a server holds thousands of open streams (docs/benchmarks.md, memory per open
+    /// stream).
     /// </remarks>
-    public async Task RunAsync(KeyLimiters? limits = null)
+    public Task RunAsync(KeyLimiters? limits = null)
+    {
+        _limits = limits;
+        if (Lifetime.Stopping.IsCancellationRequested)
+        {
+            return RefuseAsync(CompletionEnd.Unavailable);
+        }
+
+        // Admission happens while a real status code can still be sent.
+        _lease = new AdmissionLease(_environment.Admissions.For(_request.Model), _request.Choices);
+        if (_lease.Result == AdmissionResult.Rejected)
+        {
+            return RefuseAsync(CompletionEnd.RateLimited);
+        }
+
+        _deadline = Options.MaxStreamDuration is { } duration ? new CancellationTokenSource(duration, _environment.TimeProvider) : null;
+        return GenerateAsync();
+    }
+
+    /// <summary>Answers a request that was not admitted with its failure, then records it.</summary>
+    private async Task RefuseAsync(CompletionEnd refusal)
     {
         CompletionEnd? end = null;
-        AdmissionLease? lease = null;
         try
         {
-            if (Lifetime.Stopping.IsCancellationRequested)
-            {
-                end = await FailAsync(CompletionEnd.Unavailable).ConfigureAwait(false);
-                return;
-            }
-
-            // Admission happens while a real status code can still be sent.
-            lease = new AdmissionLease(_environment.Admissions.For(_request.Model), _request.Choices);
-            if (lease.Result == AdmissionResult.Rejected)
-            {
-                end = await FailAsync(CompletionEnd.RateLimited).ConfigureAwait(false);
-                return;
-            }
-
-            _deadline = Options.MaxStreamDuration is { } duration ? new CancellationTokenSource(duration, _environment.TimeProvider) : null;
-            _stream = CancellationTokenSource.CreateLinkedTokenSource(Aborted, Lifetime.DrainDeadline, _deadline?.Token ?? default);
-            end = lease.Result == AdmissionResult.Queued ? await WaitForAdmissionAsync(lease).ConfigureAwait(false) : null;
-            end ??= await GenerateAsync().ConfigureAwait(false);
-            if (end.IsFailure)
-            {
-                end = await FailAsync(end).ConfigureAwait(false);
-            }
+            end = await FailAsync(refusal).ConfigureAwait(false);
         }
         catch (Exception) when (Aborted.IsCancellationRequested)
         {
-            // The client left: whatever failed on the way out (a write, the producer's cancellation) is expected.
             end = CompletionEnd.ClientGone;
         }
         finally
         {
-            lease?.Dispose();
-            _stream?.Dispose();
-            _deadline?.Dispose();
-            Record(end);
-            if (limits is not null)
-            {
-                var usage = Usage;
-                limits.Charge(usage.Prompt + usage.Completion);
-            }
+            Finish(end);
+        }
+    }
+
+    /// <summary>Releases what the request held and records its one end; null when our own code failed.</summary>
+    private void Finish(CompletionEnd? end)
+    {
+        _lease?.Dispose();
+        _deadline?.Dispose();
+        Record(end);
+        if (_limits is not null)
+        {
+            var usage = Usage;
+            _limits.Charge(usage.Prompt + usage.Completion);
         }
     }
 
@@ -123,7 +128,8 @@ internal sealed class CompletionLifecycle
     private async Task<CompletionEnd?> WaitForAdmissionAsync(AdmissionLease lease)
     {
         _metrics.Queued();
-        using var wait = CancellationTokenSource.CreateLinkedTokenSource(StreamToken, Lifetime.Stopping);
+        // The host stopping ends the wait (the shutdown deadline comes later).
+        using var wait = CancellationTokenSource.CreateLinkedTokenSource(Aborted, Lifetime.Stopping, _deadline?.Token ?? default);
         var heartbeat = Options.HeartbeatInterval > TimeSpan.Zero ? Options.HeartbeatInterval : Timeout.InfiniteTimeSpan;
         try
         {
@@ -149,105 +155,133 @@ internal sealed class CompletionLifecycle
         }
     }
 
-    /// <summary>Runs the model through the pump into a stream or a whole answer.</summary>
-    /// <remarks>Pooled: its state lives as long as the stream, and reusing it when the stream ends leaves no garbage
-    /// per stream for the GC to find in its oldest generation (docs/benchmarks.md, memory per open stream).</remarks>
-    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
-    private async ValueTask<CompletionEnd> GenerateAsync()
+    /// <summary>
+    /// Waits for a slot if the request was queued, runs the model through the pump into a stream or a whole answer,
+    /// answers a failure (<see cref="FailAsync"/>), and records the end.
+    /// </summary>
+    /// <remarks>
+    /// One async method for the whole stream, whose state lives as long as the stream does (see <see cref="RunAsync"/>).
+    /// For the same reason the stream has one token source, the pump's: the client's connection cancels it through the
+    /// pump's registration, the shutdown deadline and the duration limit through one registration each, and the
+    /// response waits with its token.
+    /// </remarks>
+    private async Task GenerateAsync()
     {
-        TokenPump<ChatDelta> pump;
+        CompletionEnd? end = null;
         try
         {
-            var pumpOptions = new TokenPumpOptions
+            end = _lease!.Result == AdmissionResult.Queued ? await WaitForAdmissionAsync(_lease).ConfigureAwait(false) : null;
+            TokenPump<ChatDelta>? pump = null;
+            if (end is null)
             {
-                Capacity = Options.MaxQueuedDeltas,
-                MaxBufferedBytes = Options.MaxBufferedBytes,
-                TimeProvider = _environment.TimeProvider,
-            };
-            pump = await ChatProducer.StartAsync(_client, _request, pumpOptions, StreamToken).ConfigureAwait(false);
-        }
-        catch (ArgumentException ex) when (!Aborted.IsCancellationRequested)
-        {
-            return new CompletionEnd(CompletionEndKind.BackendRejected, ex);
-        }
-        catch (Exception ex) when (!Aborted.IsCancellationRequested)
-        {
-            return Classify(ex);
-        }
+                try
+                {
+                    var pumpOptions = new TokenPumpOptions
+                    {
+                        Capacity = Options.MaxQueuedDeltas,
+                        MaxBufferedBytes = Options.MaxBufferedBytes,
+                        TimeProvider = _environment.TimeProvider,
+                    };
+                    pump = await ChatProducer.StartAsync(_client, _request, pumpOptions, Aborted).ConfigureAwait(false);
+                }
+                catch (ArgumentException ex) when (!Aborted.IsCancellationRequested)
+                {
+                    end = new CompletionEnd(CompletionEndKind.BackendRejected, ex);
+                }
+                catch (Exception ex) when (!Aborted.IsCancellationRequested)
+                {
+                    end = Classify(ex);
+                }
+            }
 
-        await using (pump.ConfigureAwait(false))
-        {
-            try
+            if (pump is not null)
             {
-                if (!_request.Stream)
+                await using (pump.ConfigureAwait(false))
                 {
-                    return await RespondWholeAsync(pump).ConfigureAwait(false);
-                }
-
-                // The stream's start (headers and opening events) goes out with the first delta when the model has one
-                // at once (one flush, as the built-in SSE result does), and alone as soon as the model has to wait, so
-                // that the client learns at once that its request was taken.
-                bool startPending = !_encoder.HasStarted;
-                if (startPending)
-                {
-                    _encoder.StartStream(_context.Response);
-                }
-
-                while (true)
-                {
-                    var wait = pump.WaitAsync(Options.HeartbeatInterval, StreamToken);
-                    if (startPending && !wait.IsCompleted && !await FlushAsync().ConfigureAwait(false))
+                    // Disposed before the pump is (the finally below), so no callback cancels a disposed source.
+                    var shutdown = Lifetime.DrainDeadline.UnsafeRegister(s_cancel, pump);
+                    var deadline = _deadline?.Token.UnsafeRegister(s_cancel, pump) ?? default;
+                    try
                     {
-                        return CompletionEnd.ClientGone;
-                    }
+                        end = _request.Stream ? null : await RespondWholeAsync(pump).ConfigureAwait(false);
 
-                    startPending = false;
-                    var signal = await wait.ConfigureAwait(false);
-                    if (signal == PumpSignal.Completed)
-                    {
-                        _encoder.WriteEnd(_state.FinishReason, _state.Usage(_request.Messages));
-                        return await FlushAsync().ConfigureAwait(false) ? CompletionEnd.Completed : CompletionEnd.ClientGone;
-                    }
-
-                    if (signal == PumpSignal.Idle)
-                    {
-                        if (!await WriteHeartbeatAndFlushAsync().ConfigureAwait(false))
+                        // The stream's start (headers and opening events) goes out with the first delta when the model
+                        // has one at once (one flush, as the built-in SSE result does), and alone as soon as the model
+                        // has to wait, so that the client learns at once that its request was taken.
+                        bool startPending = end is null && !_encoder.HasStarted;
+                        if (startPending)
                         {
-                            return CompletionEnd.ClientGone;
+                            _encoder.StartStream(_context.Response);
                         }
 
-                        continue;
-                    }
+                        while (end is null)
+                        {
+                            var wait = pump.WaitAsync(Options.HeartbeatInterval, pump.ProducerToken);
+                            if (startPending && !wait.IsCompleted && !await FlushAsync().ConfigureAwait(false))
+                            {
+                                end = CompletionEnd.ClientGone;
+                                break;
+                            }
 
-                    // Everything that is ready goes out in one flush, a chunk per delta as the backend produced them
-                    // (a delta holds several tokens only when the pump merged them for a lagging client).
-                    while (pump.TryRead(out var delta))
-                    {
-                        int toolCalls = _state.Apply(delta);
-                        _contentPending |= _encoder.WriteDelta(_state, toolCalls);
-                        _state.ClearPendingText();
-                    }
+                            startPending = false;
+                            var signal = await wait.ConfigureAwait(false);
+                            if (signal == PumpSignal.Completed)
+                            {
+                                _encoder.WriteEnd(_state.FinishReason, _state.Usage(_request.Messages));
+                                end = await FlushAsync().ConfigureAwait(false) ? CompletionEnd.Completed : CompletionEnd.ClientGone;
+                            }
+                            else if (signal == PumpSignal.Idle)
+                            {
+                                end = await WriteHeartbeatAndFlushAsync().ConfigureAwait(false) ? null : CompletionEnd.ClientGone;
+                            }
+                            else
+                            {
+                                // Everything that is ready goes out in one flush, a chunk per delta as the backend
+                                // produced them (a delta holds several tokens only when the pump merged them for a
+                                // lagging client).
+                                while (pump.TryRead(out var delta))
+                                {
+                                    int toolCalls = _state.Apply(delta);
+                                    _contentPending |= _encoder.WriteDelta(_state, toolCalls);
+                                    _state.ClearPendingText();
+                                }
 
-                    if (!await FlushAsync().ConfigureAwait(false))
+                                end = await FlushAsync().ConfigureAwait(false) ? null : CompletionEnd.ClientGone;
+                            }
+                        }
+                    }
+                    catch (Exception ex) when (!Aborted.IsCancellationRequested)
                     {
-                        return CompletionEnd.ClientGone;
+                        end = Classify(ex);
+                    }
+                    finally
+                    {
+                        shutdown.Dispose();
+                        deadline.Dispose();
+                        _metrics.Coalesced(pump.MergedCount);
                     }
                 }
             }
-            catch (Exception ex) when (!Aborted.IsCancellationRequested)
+
+            if (end!.IsFailure)
             {
-                return Classify(ex);
+                end = await FailAsync(end).ConfigureAwait(false);
             }
-            finally
-            {
-                _metrics.Coalesced(pump.MergedCount);
-            }
+        }
+        catch (Exception) when (Aborted.IsCancellationRequested)
+        {
+            // The client left: whatever failed on the way out (a write, the producer's cancellation) is expected.
+            end = CompletionEnd.ClientGone;
+        }
+        finally
+        {
+            Finish(end);
         }
     }
 
     private async Task<CompletionEnd> RespondWholeAsync(TokenPump<ChatDelta> pump)
     {
-        while (await pump.WaitAsync(Timeout.InfiniteTimeSpan, StreamToken).ConfigureAwait(false) != PumpSignal.Completed)
+        while (await pump.WaitAsync(Timeout.InfiniteTimeSpan, pump.ProducerToken).ConfigureAwait(false) != PumpSignal.Completed)
         {
             while (pump.TryRead(out var delta))
             {
@@ -274,7 +308,8 @@ internal sealed class CompletionLifecycle
         return FlushAsync();
     }
 
-    /// <summary>Flushes; a flush the client can no longer receive counts as a disconnect and stops generation.</summary>
+    /// <summary>Flushes; a flush the client can no longer receive counts as a disconnect (the caller ends the stream,
+    /// and disposing the pump stops generation).</summary>
     private async ValueTask<bool> FlushAsync()
     {
         int events = _encoder.UnflushedEvents;
@@ -283,7 +318,6 @@ internal sealed class CompletionLifecycle
         var result = await _encoder.FlushAsync(Aborted).ConfigureAwait(false);
         if (result.IsCompleted || result.IsCanceled)
         {
-            await _stream!.CancelAsync().ConfigureAwait(false);
             return false;
         }
 
