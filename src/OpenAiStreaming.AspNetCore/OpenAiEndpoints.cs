@@ -187,7 +187,6 @@ internal sealed class OpenAiEndpoints(
 
         var timeProvider = environment.TimeProvider;
         var requestMetrics = metrics.StartRequest(request!.Model, kind == CompletionKind.Chat ? "chat" : "text_completion", arrival, timeProvider);
-        var encoder = new ChatCompletionEncoder(kind, request, _options, timeProvider);
-        return new CompletionLifecycle(context, request, client!, encoder, requestMetrics, environment).RunAsync(limits);
+        return CompletionLifecycle.ForCompletion(context, kind, request, client!, requestMetrics, environment).RunAsync(limits);
     }
 }

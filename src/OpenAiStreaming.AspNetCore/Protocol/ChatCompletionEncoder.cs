@@ -20,11 +20,11 @@ internal sealed class ChatCompletionEncoder : ICompletionEncoder
     public static readonly OpenAiError ShuttingDown = new(StatusCodes.Status503ServiceUnavailable,
         "The server is shutting down; retry the request.", OpenAiError.ServerError, null, "server_shutting_down");
 
-    private readonly CompletionKind _kind;
-    private readonly ValidatedRequest _request;
-    private readonly OpenAiStreamingOptions _options;
-    private readonly string _id;
-    private readonly long _created;
+    private CompletionKind _kind;
+    private ValidatedRequest _request = null!;
+    private OpenAiStreamingOptions _options = null!;
+    private string _id = null!;
+    private long _created;
 
     /// <summary>The event writer, once the response has started as an event stream.</summary>
     private ServerSentEventWriter? _sse;
@@ -37,13 +37,34 @@ internal sealed class ChatCompletionEncoder : ICompletionEncoder
     /// <summary>The state the lifecycle folds deltas into, once a delta came: every choice's finish reason at the end.</summary>
     private CompletionState? _state;
 
-    public ChatCompletionEncoder(CompletionKind kind, ValidatedRequest request, OpenAiStreamingOptions options, TimeProvider timeProvider)
+    public ChatCompletionEncoder(CompletionKind kind, ValidatedRequest request, OpenAiStreamingOptions options, TimeProvider timeProvider) =>
+        Initialize(kind, request, options, timeProvider);
+
+    /// <summary>For a pooled lifecycle, which initializes it for each request (<see cref="Initialize"/>).</summary>
+    public ChatCompletionEncoder()
+    {
+    }
+
+    /// <summary>Sets the encoder up for a request.</summary>
+    public void Initialize(CompletionKind kind, ValidatedRequest request, OpenAiStreamingOptions options, TimeProvider timeProvider)
     {
         _kind = kind;
         _request = request;
         _options = options;
         _id = (kind == CompletionKind.Chat ? "chatcmpl-" : "cmpl-") + RandomNumberGenerator.GetHexString(24, lowercase: true);
         _created = timeProvider.GetUtcNow().ToUnixTimeSeconds();
+    }
+
+    /// <summary>Forgets the request, for the next one.</summary>
+    public void Reset()
+    {
+        _request = null!;
+        _options = null!;
+        _id = null!;
+        _sse = null;
+        _chunks = null;
+        _toolCallIndex = null;
+        _state = null;
     }
 
     public bool HasStarted => _sse is not null;

@@ -6,8 +6,11 @@ namespace OpenAiStreaming.AspNetCore.Streaming;
 /// <summary>What one choice has produced so far: text and logprobs not yet written, tool calls, its finish reason and usage.</summary>
 internal sealed class ChoiceState(int index)
 {
+    /// <summary>The most characters of pending text a reset keeps room for (a whole answer can be longer).</summary>
+    private const int MaxRetainedChars = 4096;
+
     /// <summary>Text received and not yet written; a streaming writer empties it after each delta.</summary>
-    private readonly ArrayBufferWriter<char> _pendingText = new();
+    private ArrayBufferWriter<char> _pendingText = new();
 
     /// <summary>The backend's last finish reason, if it gave one.</summary>
     private ChatFinishReason? _finishReason;
@@ -53,6 +56,23 @@ internal sealed class ChoiceState(int index)
 
     /// <summary>Output tokens so far: the backend's count, or the text deltas.</summary>
     public int OutputTokens => (int?)Usage?.OutputTokenCount ?? TextDeltas;
+
+    /// <summary>Forgets everything, for the next request.</summary>
+    public void Reset()
+    {
+        if (_pendingText.Capacity > MaxRetainedChars)
+        {
+            _pendingText = new();
+        }
+
+        _pendingText.ResetWrittenCount();
+        _finishReason = null;
+        _pendingLogprobs = null;
+        _toolCalls = null;
+        WrittenLength = 0;
+        TextDeltas = 0;
+        Usage = null;
+    }
 
     public void ClearPending()
     {

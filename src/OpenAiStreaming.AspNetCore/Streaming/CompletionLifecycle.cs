@@ -1,6 +1,8 @@
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.AI;
+using Microsoft.Extensions.ObjectPool;
 using OpenAiStreaming.AspNetCore.Limits;
+using OpenAiStreaming.AspNetCore.Protocol;
 using OpenAiStreaming.Metrics;
 using OpenAiStreaming.Pump;
 
@@ -20,12 +22,26 @@ internal sealed class CompletionLifecycle
 
     private static readonly Action<object?> s_cancel = static pump => ((TokenPump<ChatDelta>)pump!).Cancel();
 
-    private readonly HttpContext _context;
-    private readonly ValidatedRequest _request;
-    private readonly IChatClient _client;
-    private readonly ICompletionEncoder _encoder;
-    private readonly RequestMetrics _metrics;
-    private readonly StreamingEnvironment _environment;
+    /// <summary>
+    /// Chat and text completions' lifecycles, each with its encoder and state, reused from one request to the next: an
+    /// open stream's state is promoted to the GC's oldest generation, and a stream that ends would leave it there as
+    /// garbage (docs/benchmarks.md, memory per open stream). Enough are kept for the requests that end while others
+    /// start; the rest are dropped.
+    /// </summary>
+    private static readonly DefaultObjectPool<CompletionLifecycle> s_pool = new(new DefaultPooledObjectPolicy<CompletionLifecycle>(), 1024);
+
+    private HttpContext _context = null!;
+    private ValidatedRequest _request = null!;
+    private IChatClient _client = null!;
+    private ICompletionEncoder _encoder = null!;
+    private RequestMetrics _metrics = null!;
+    private StreamingEnvironment _environment = null!;
+
+    /// <summary>The chat encoder a pooled lifecycle keeps from one request to the next.</summary>
+    private ChatCompletionEncoder? _chatEncoder;
+
+    /// <summary>True when the lifecycle goes back to <see cref="s_pool"/> once its request has ended.</summary>
+    private bool _pooled;
 
     /// <summary>What the model has produced so far: the one place its tokens are counted.</summary>
     private readonly CompletionState _state = new();
@@ -43,6 +59,30 @@ internal sealed class CompletionLifecycle
     private bool _contentPending;
 
     public CompletionLifecycle(
+        HttpContext context, ValidatedRequest request, IChatClient client, ICompletionEncoder encoder, RequestMetrics metrics, StreamingEnvironment environment) =>
+        Initialize(context, request, client, encoder, metrics, environment);
+
+    /// <summary>For <see cref="s_pool"/> only.</summary>
+    public CompletionLifecycle()
+    {
+    }
+
+    /// <summary>
+    /// A lifecycle for a chat or text completion, with its encoder, taken from the pool; it goes back once
+    /// <see cref="RunAsync"/> has recorded the end, so nothing may use it after that.
+    /// </summary>
+    public static CompletionLifecycle ForCompletion(
+        HttpContext context, CompletionKind kind, ValidatedRequest request, IChatClient client, RequestMetrics metrics, StreamingEnvironment environment)
+    {
+        var lifecycle = s_pool.Get();
+        var encoder = lifecycle._chatEncoder ??= new ChatCompletionEncoder();
+        encoder.Initialize(kind, request, environment.Options, environment.TimeProvider);
+        lifecycle.Initialize(context, request, client, encoder, metrics, environment);
+        lifecycle._pooled = true;
+        return lifecycle;
+    }
+
+    private void Initialize(
         HttpContext context, ValidatedRequest request, IChatClient client, ICompletionEncoder encoder, RequestMetrics metrics, StreamingEnvironment environment)
     {
         _context = context;
@@ -107,7 +147,10 @@ internal sealed class CompletionLifecycle
         }
     }
 
-    /// <summary>Releases what the request held and records its one end; null when our own code failed.</summary>
+    /// <summary>
+    /// Releases what the request held and records its one end (null when our own code failed); a pooled lifecycle then
+    /// goes back to the pool, so this is the last thing its request does with it.
+    /// </summary>
     private void Finish(CompletionEnd? end)
     {
         _lease?.Dispose();
@@ -117,6 +160,24 @@ internal sealed class CompletionLifecycle
         {
             var usage = Usage;
             _limits.Charge(usage.Prompt + usage.Completion);
+        }
+
+        if (_pooled)
+        {
+            _context = null!;
+            _request = null!;
+            _client = null!;
+            _encoder = null!;
+            _metrics = null!;
+            _environment = null!;
+            _deadline = null;
+            _lease = null;
+            _limits = null;
+            _contentPending = false;
+            _pooled = false;
+            _chatEncoder!.Reset();
+            _state.Reset();
+            s_pool.Return(this);
         }
     }
 

@@ -17,6 +17,14 @@ internal sealed class CompletionState
 
     public CompletionState() => Current = _first;
 
+    /// <summary>Forgets everything, for the next request.</summary>
+    public void Reset()
+    {
+        _first.Reset();
+        _choices = null;
+        Current = _first;
+    }
+
     /// <summary>The choice the last delta belonged to: what <see cref="PendingText"/> and <see cref="ToolCalls"/> show.</summary>
     public ChoiceState Current { get; private set; }
 

@@ -31,6 +31,35 @@ public class CompletionStateTests
     }
 
     [Fact]
+    public void Reset_AfterEverythingAChoiceHolds_LooksLikeANewState()
+    {
+        var state = new CompletionState();
+        state.Apply(ChatDelta.From(new ChatResponseUpdate(ChatRole.Assistant, "choice one"), choice: 1));
+        state.Apply(new ChatResponseUpdate(ChatRole.Assistant, [new TextContent(new string('x', 5000)), new FunctionCallContent("c1", "f")])
+        {
+            FinishReason = ChatFinishReason.Length,
+        });
+        state.Apply(ChatDelta.FromText("y", new LogprobContent("y", -0.5)));
+        state.Apply(new ChatResponseUpdate(ChatRole.Assistant, [new UsageContent(new UsageDetails { InputTokenCount = 7, OutputTokenCount = 9 })]));
+        state.ClearPendingText();
+        state.Apply(new ChatResponseUpdate(ChatRole.Assistant, "pending"));
+
+        state.Reset();
+
+        var fresh = new CompletionState();
+        Assert.Equal(0, state.Current.Index);
+        Assert.Equal(0, state.PendingText.Length);
+        Assert.Empty(state.ToolCalls);
+        Assert.Empty(state.Current.PendingLogprobs);
+        Assert.Equal(0, state.Current.WrittenLength);
+        Assert.Equal(fresh.FinishReason, state.FinishReason);
+        Assert.Equal(0, state.OutputTokens);
+        Assert.Equal(fresh.Usage([new ChatMessage(ChatRole.User, "abcd")]), state.Usage([new ChatMessage(ChatRole.User, "abcd")]));
+        Assert.False(state.Choice(1).HasFinished);
+        Assert.Equal(0, state.Choice(1).TextDeltas);
+    }
+
+    [Fact]
     public void FinishReason_NoneGiven_Stop()
     {
         var state = new CompletionState();
