@@ -48,14 +48,51 @@ public sealed class ChatCompletionEncoderTests
         Assert.Single(written.Split("\n\n", StringSplitOptions.RemoveEmptyEntries));
     }
 
+    [Fact]
+    public async Task Reset_ReusedForTheNextRequest_StartsCleanWithItsOwnId()
+    {
+        // A pooled lifecycle reuses its encoder: the second request's first tool call must be index 0 again, under a new id.
+        var pipe = new Pipe(new PipeOptions(pauseWriterThreshold: 0));
+        var (encoder, state) = Start(pipe, CompletionKind.Chat);
+        var first = await WriteToolCallAsync(encoder, state, pipe, "c1");
+
+        encoder.Reset();
+        Assert.False(encoder.HasStarted);
+        var second = await WriteToolCallAsync(Start(pipe, CompletionKind.Chat, encoder), new CompletionState(), pipe, "c2");
+
+        Assert.Equal((0, "c1"), (first.Index, first.CallId));
+        Assert.Equal((0, "c2"), (second.Index, second.CallId));
+        Assert.NotEqual(first.Id, second.Id);
+    }
+
+    private static async Task<(string Id, int Index, string CallId)> WriteToolCallAsync(
+        ChatCompletionEncoder encoder, CompletionState state, Pipe pipe, string callId)
+    {
+        await encoder.FlushAsync(TestContext.Current.CancellationToken);
+        Drain(pipe); // the role chunk
+        encoder.WriteDelta(state, state.Apply(new ChatResponseUpdate(ChatRole.Assistant, [new FunctionCallContent(callId, "weather", null)])));
+        await encoder.FlushAsync(TestContext.Current.CancellationToken);
+        string data = Drain(pipe).Split("\n\n", StringSplitOptions.RemoveEmptyEntries)[0]["data: ".Length..];
+        using var chunk = System.Text.Json.JsonDocument.Parse(data);
+        var call = chunk.RootElement.GetProperty("choices")[0].GetProperty("delta").GetProperty("tool_calls")[0];
+        return (chunk.RootElement.GetProperty("id").GetString()!, call.GetProperty("index").GetInt32(), call.GetProperty("id").GetString()!);
+    }
+
     private static (ChatCompletionEncoder Encoder, CompletionState State) Start(Pipe pipe, CompletionKind kind)
+    {
+        var encoder = Start(pipe, kind, new ChatCompletionEncoder());
+        return (encoder, new CompletionState());
+    }
+
+    /// <summary>Initializes <paramref name="encoder"/> for a new streaming request and starts its stream on <paramref name="pipe"/>.</summary>
+    private static ChatCompletionEncoder Start(Pipe pipe, CompletionKind kind, ChatCompletionEncoder encoder)
     {
         var context = new DefaultHttpContext();
         context.Features.Set<IHttpResponseBodyFeature>(new PipeBody(pipe.Writer));
         var request = new ValidatedRequest("m", [], new ChatOptions(), Stream: true, IncludeUsage: false);
-        var encoder = new ChatCompletionEncoder(kind, request, new OpenAiStreamingOptions(), new FakeTimeProvider());
+        encoder.Initialize(kind, request, new OpenAiStreamingOptions(), new FakeTimeProvider());
         encoder.StartStream(context.Response);
-        return (encoder, new CompletionState());
+        return encoder;
     }
 
     /// <summary>Folds and writes the deltas as the lifecycle does, then hands the bytes to the pipe and reads them.</summary>
