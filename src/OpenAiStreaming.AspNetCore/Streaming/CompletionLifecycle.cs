@@ -37,11 +37,9 @@ internal sealed class CompletionLifecycle
     private RequestMetrics _metrics = null!;
     private StreamingEnvironment _environment = null!;
 
-    /// <summary>The chat encoder a pooled lifecycle keeps from one request to the next.</summary>
+    /// <summary>The chat encoder a pooled lifecycle keeps from one request to the next; null for one made with
+    /// <c>new</c>, which is not pooled.</summary>
     private ChatCompletionEncoder? _chatEncoder;
-
-    /// <summary>True when the lifecycle goes back to <see cref="s_pool"/> once its request has ended.</summary>
-    private bool _pooled;
 
     /// <summary>What the model has produced so far: the one place its tokens are counted.</summary>
     private readonly CompletionState _state = new();
@@ -78,7 +76,6 @@ internal sealed class CompletionLifecycle
         var encoder = lifecycle._chatEncoder ??= new ChatCompletionEncoder();
         encoder.Initialize(kind, request, environment.Options, environment.TimeProvider);
         lifecycle.Initialize(context, request, client, encoder, metrics, environment);
-        lifecycle._pooled = true;
         return lifecycle;
     }
 
@@ -162,7 +159,7 @@ internal sealed class CompletionLifecycle
             _limits.Charge(usage.Prompt + usage.Completion);
         }
 
-        if (_pooled)
+        if (_chatEncoder is not null)
         {
             _context = null!;
             _request = null!;
@@ -174,8 +171,7 @@ internal sealed class CompletionLifecycle
             _lease = null;
             _limits = null;
             _contentPending = false;
-            _pooled = false;
-            _chatEncoder!.Reset();
+            _chatEncoder.Reset();
             _state.Reset();
             s_pool.Return(this);
         }
