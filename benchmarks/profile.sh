@@ -7,7 +7,8 @@
 #   benchmarks/profile.sh perf IMPL STREAMS     the same load under `perf record -g` (6 s); prints self time by assembly
 #                                               and the hottest managed frames; perf.data stays in $OUT
 #   benchmarks/profile.sh stat IMPL STREAMS     the same load under `perf stat` (6 s): context switches and the
-#                                               server's syscalls that a token costs (sendto, sched_yield, futex)
+#                                               server's syscalls that a token costs (sendto, sched_yield, futex),
+#                                               or the events in PERF_EVENTS (e.g. instructions:u,instructions:k)
 #   benchmarks/profile.sh heap IMPL STREAMS     STREAMS streams at 1 token/s (8 tokens each): dotnet-gcdump of the live
 #                                               heap with all open, then the peak resident memory and the GC's largest
 #                                               gen2 size and fragmentation (dotnet-counters)
@@ -77,11 +78,12 @@ if [ "$mode" = perf ]; then
   perf record -F 2999 -g -p "$pid" -o "$out/perf.data" -- sleep 6 >/dev/null 2>&1
 elif [ "$mode" = stat ]; then
   sleep 3
-  perf stat -e context-switches,syscalls:sys_enter_sendto,syscalls:sys_enter_recvfrom,syscalls:sys_enter_sched_yield,syscalls:sys_enter_futex \
-    -p "$pid" -- sleep 6 2>&1 | grep -E 'context-switches|sys_enter' || true
+  perf stat -e "${PERF_EVENTS:-context-switches,syscalls:sys_enter_sendto,syscalls:sys_enter_recvfrom,syscalls:sys_enter_sched_yield,syscalls:sys_enter_futex}" \
+    -p "$pid" -- sleep 6 2>&1 | grep -E '^ +[0-9,.]+ ' || true
 fi
 wait "$loader"
 after=$(stats)
+echo "server threads at the end: $(status Threads)"
 python3 - "$before" "$after" <<'EOF'
 import json, sys
 a, b = json.loads(sys.argv[1]), json.loads(sys.argv[2])

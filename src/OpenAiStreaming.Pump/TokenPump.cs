@@ -29,8 +29,9 @@ namespace OpenAiStreaming.Pump;
 /// <para>One consumer: <see cref="WaitAsync"/> and <see cref="TryRead"/> are called from one task at a time.</para>
 /// <para>
 /// Where the model starts: on the thread pool, or, when the consumer waits before a thread has taken it, inside that
-/// first wait, for its first step only (to its first delta or its first await), so that a request that starts its pump
-/// and then waits does not wait for a thread to wake up as well. Never inside <see cref="Start"/>.
+/// first wait, for its first steps only (to its first await, or 16 deltas that were ready at once), so that a request
+/// that starts its pump and then waits does not wait for a thread to wake up as well, and a short answer ready at once
+/// goes out in one flush. Never inside <see cref="Start"/>.
 /// </para>
 /// <para>
 /// Where a waiting consumer resumes: for <see cref="Start"/>, when the enumerable had to wait for the delta (a paced
@@ -131,6 +132,13 @@ public sealed class TokenPump<T> : IAsyncDisposable, IWaitAnswer
     /// queued (or for the consumer's first wait, before it starts); null while neither has it;
     /// <see cref="s_workItemRan"/> once the work item has run.</summary>
     private Action? _start;
+
+    /// <summary>
+    /// The most deltas a producer that the consumer's first wait started makes inside that wait while they are ready at
+    /// once (see <see cref="PumpAsync"/>): enough for a short answer and its end to go out in the first flush, few enough
+    /// that a fast model's first tokens are not held back behind many more.
+    /// </summary>
+    internal const int FirstBurst = 16;
 
     /// <summary>What the work item leaves in <see cref="_start"/>: nothing parked there later will be run by it.</summary>
     private static readonly Action s_workItemRan = static () => { };
@@ -476,7 +484,7 @@ public sealed class TokenPump<T> : IAsyncDisposable, IWaitAnswer
         if (!_startedByConsumer && Volatile.Read(ref _start) is { } start && start != s_workItemRan
             && Interlocked.CompareExchange(ref _start, null, start) == start)
         {
-            // The producer has not started yet and the consumer has nothing to do but wait for it: its first step runs
+            // The producer has not started yet and the consumer has nothing to do but wait for it: its first steps run
             // here rather than after a thread wakes up for it (see StartGate); the doorbell below then sees what it did.
             // Once only: what the producer parks later is the work item's.
             _startedByConsumer = true;
@@ -670,13 +678,16 @@ public sealed class TokenPump<T> : IAsyncDisposable, IWaitAnswer
     /// delta that was ready at once (a model faster than the network) wakes the consumer on the thread pool instead, so
     /// the producer runs ahead and the consumer takes several deltas per flush; except the first, which goes out at once
     /// whatever follows it (time to first token). When the consumer's first wait started the producer
-    /// (<see cref="StartGate"/>), a first delta that was ready at once moves the rest to the thread pool, so that the
-    /// consumer can send it.
+    /// (<see cref="StartGate"/>), the producer makes what is ready at once inside that wait, up to
+    /// <see cref="FirstBurst"/> deltas, then moves the rest to the thread pool, so that the consumer can send them: a
+    /// short answer that is ready at once (or the first deltas of a long one) goes out in the consumer's first flush, one
+    /// send, with no thread-pool dispatch or second send for its end.
     /// </summary>
     private async Task PumpAsync<TSource>(IAsyncEnumerable<TSource> items, Func<TSource, T> selector, bool yieldFirst)
     {
-        // Off the caller's thread: the model runs on the pump's task, never inside the request that started it.
-        bool onConsumer = yieldFirst && await new StartGate(this, handOff: false);
+        // Off the caller's thread: the model runs on the pump's task, never inside the request that started it. Started
+        // by the consumer's first wait, it makes there what is ready at once, up to FirstBurst deltas.
+        int burst = yieldFirst && await new StartGate(this, handOff: false) ? FirstBurst : 0;
         bool waited = false;
         bool first = true;
         try
@@ -688,15 +699,21 @@ public sealed class TokenPump<T> : IAsyncDisposable, IWaitAnswer
                 {
                     var next = enumerator.MoveNextAsync();
                     waited = !next.IsCompleted;
+                    if (waited)
+                    {
+                        // It resumes wherever the model wakes it, no longer inside the consumer's wait.
+                        burst = 0;
+                    }
+
                     if (!await next.ConfigureAwait(false) || !TryWriteCore(selector(enumerator.Current), waited || first))
                     {
                         break;
                     }
 
-                    if (first && onConsumer && !waited)
+                    if (burst > 0 && --burst == 0)
                     {
-                        // The first delta is the consumer's, which started the producer and is still waiting on this
-                        // thread: the rest goes on without it, on the work item queued at the start.
+                        // The consumer, which started the producer and is still waiting on this thread, sends what was
+                        // made so far; the rest goes on without it, on the work item queued at the start.
                         await new StartGate(this, handOff: true);
                     }
 
@@ -720,9 +737,9 @@ public sealed class TokenPump<T> : IAsyncDisposable, IWaitAnswer
     /// that starts it on the thread pool, unless the consumer's first wait comes first and starts it itself. Either way
     /// the model never runs inside <see cref="Start"/>, and starts whether or not anyone reads; but a consumer that
     /// waits before a thread has woken up for the producer (a request, right after starting its pump) runs the first
-    /// step at once instead of parking until then. Its result: whether the consumer started it. A producer that the
-    /// consumer started awaits it again (<c>handOff</c>) after a first delta that was ready at once, to leave the
-    /// consumer's thread: it parks for the same work item, one thread-pool dispatch per stream rather than two, or
+    /// steps at once instead of parking until then. Its result: whether the consumer started it. A producer that the
+    /// consumer started awaits it again (<c>handOff</c>) after <see cref="FirstBurst"/> deltas that were ready at once,
+    /// to leave the consumer's thread: it parks for the same work item, one thread-pool dispatch per stream rather than two, or
     /// queues itself when that work item has already run.
     /// </summary>
     private readonly struct StartGate(TokenPump<T> pump, bool handOff) : ICriticalNotifyCompletion

@@ -53,35 +53,81 @@ public class TokenPumpStartTests
     }
 
     [Fact]
-    public async Task WaitAsync_BeforeAThreadStartedTheProducer_RunsItsFirstStepOnly()
+    public async Task WaitAsync_BeforeAThreadStartedTheProducer_RunsWhatIsReadyAtOnceUpToTheFirstBurst()
     {
         // Start queues the producer's start on the thread pool; a consumer that waits before a pool thread has taken it
-        // runs the first step itself. Which comes first is a race, so this repeats until the consumer wins (almost
-        // always at once): its wait then answers at once with the first item, and the second is made elsewhere.
+        // runs the first steps itself, up to FirstBurst items that are ready at once. Which comes first is a race, so
+        // this repeats until the consumer wins (almost always at once): its wait then answers at once with that burst
+        // already written, and the items after it are made elsewhere.
         var ct = TestContext.Current.CancellationToken;
+        int count = TokenPump<int>.FirstBurst + 3;
         for (int attempt = 0; attempt < 200; attempt++)
         {
             var insideWait = new List<bool>();
-            var (items, answeredAtOnce) = await Task.Run(async () =>
+            var (items, answeredAtOnce, readyAtFirst) = await Task.Run(async () =>
             {
-                await using var pump = TokenPump<int>.Start(_ => Recorded(insideWait, 3), Int32Merger.Instance, cancellationToken: ct);
+                await using var pump = TokenPump<int>.Start(_ => Recorded(insideWait, count), Int32Merger.Instance, cancellationToken: ct);
                 t_insideWait = true;
                 var first = pump.WaitAsync(Timeout.InfiniteTimeSpan, ct);
                 t_insideWait = false;
                 bool atOnce = first.IsCompleted;
                 Assert.Equal(PumpSignal.Data, await first);
-                return (await ReadAllAsync(pump, ct), atOnce);
+                var ready = new List<int>();
+                while (atOnce && ready.Count < TokenPump<int>.FirstBurst && pump.TryRead(out int item))
+                {
+                    ready.Add(item);
+                }
+
+                return (await ReadAllAsync(pump, ct, ready), atOnce, ready.Count);
             }, ct).WaitAsync(WaitLimit, ct);
 
-            Assert.Equal([1, 2, 3], items);
+            Assert.Equal(Enumerable.Range(1, count), items);
             if (insideWait[0])
             {
-                Assert.True(answeredAtOnce, "The consumer made the first item, so its wait had it at once.");
-                Assert.Equal([true, false, false], insideWait);
+                Assert.True(answeredAtOnce, "The consumer made the first items, so its wait had them at once.");
+                Assert.Equal(TokenPump<int>.FirstBurst, insideWait.TakeWhile(inside => inside).Count());
+                Assert.DoesNotContain(true, insideWait.Skip(TokenPump<int>.FirstBurst));
                 return;
             }
 
             Assert.DoesNotContain(true, insideWait);
+        }
+
+        Assert.Fail("In 200 tries, the thread pool always started the producer before the consumer's first wait.");
+    }
+
+    [Fact]
+    public async Task WaitAsync_ShortAnswerReadyAtOnce_WholeStreamEndsInsideTheFirstWait()
+    {
+        // A short answer that the model has at once (a cache, a tiny completion) is made, and ended, inside the
+        // consumer's first wait: one flush for all of it, no thread-pool dispatch for its end.
+        var ct = TestContext.Current.CancellationToken;
+        for (int attempt = 0; attempt < 200; attempt++)
+        {
+            var insideWait = new List<bool>();
+            var result = await Task.Run(async () =>
+            {
+                await using var pump = TokenPump<int>.Start(_ => Recorded(insideWait, 2), Int32Merger.Instance, cancellationToken: ct);
+                t_insideWait = true;
+                var first = pump.WaitAsync(Timeout.InfiniteTimeSpan, ct);
+                t_insideWait = false;
+                Assert.Equal(PumpSignal.Data, await first);
+                var read = new List<int>();
+                while (pump.TryRead(out int item))
+                {
+                    read.Add(item);
+                }
+
+                var end = pump.WaitAsync(Timeout.InfiniteTimeSpan, ct);
+                return (first.IsCompleted, read, EndedAtOnce: end.IsCompleted && end.Result == PumpSignal.Completed);
+            }, ct).WaitAsync(WaitLimit, ct);
+
+            if (insideWait[0])
+            {
+                Assert.Equal([1, 2], result.read);
+                Assert.True(result.EndedAtOnce, "The end was written inside the first wait too.");
+                return;
+            }
         }
 
         Assert.Fail("In 200 tries, the thread pool always started the producer before the consumer's first wait.");

@@ -31,6 +31,10 @@ internal sealed class CompletionLifecycle
     private static readonly DefaultObjectPool<CompletionLifecycle> s_pool = new(new DefaultPooledObjectPolicy<CompletionLifecycle>(), 1024);
 
     private HttpContext _context = null!;
+
+    /// <summary>The connection's token, read once: Kestrel takes a lock for every read of <c>RequestAborted</c>, and a
+    /// stream would read it at every flush.</summary>
+    private CancellationToken _aborted;
     private ValidatedRequest _request = null!;
     private IChatClient _client = null!;
     private ICompletionEncoder _encoder = null!;
@@ -83,6 +87,7 @@ internal sealed class CompletionLifecycle
         HttpContext context, ValidatedRequest request, IChatClient client, ICompletionEncoder encoder, RequestMetrics metrics, StreamingEnvironment environment)
     {
         _context = context;
+        _aborted = context.RequestAborted;
         _request = request;
         _client = client;
         _encoder = encoder;
@@ -94,7 +99,7 @@ internal sealed class CompletionLifecycle
 
     private StreamLifetime Lifetime => _environment.Lifetime;
 
-    private CancellationToken Aborted => _context.RequestAborted;
+    private CancellationToken Aborted => _aborted;
 
     /// <summary>The tokens the request used, prompt and output, once <see cref="RunAsync"/> has returned: what per-key limits charge.</summary>
     public TokenUsage Usage => _state.Usage(_request.Messages);
@@ -162,6 +167,7 @@ internal sealed class CompletionLifecycle
         if (_chatEncoder is not null)
         {
             _context = null!;
+            _aborted = default;
             _request = null!;
             _client = null!;
             _encoder = null!;
