@@ -35,11 +35,12 @@ namespace OpenAiStreaming.Pump;
 /// </para>
 /// <para>
 /// Where a waiting consumer resumes: for <see cref="Start"/>, when the enumerable had to wait for the delta (a paced
-/// model), for the first delta and for the end of the stream, on the producer's thread, inside the write that woke it (no thread-pool hop per delta); its code runs there
-/// until it awaits something that is not complete, such as a flush to a backed-up connection, and the producer
-/// continues then. A delta that was ready at once, and every write to a <see cref="Create"/> pump, wakes it on the
-/// thread pool, so a fast producer runs ahead and a loop that pushes into many pumps pays only the pump's bookkeeping
-/// per token. Idle timeouts and cancellation wake it on the thread pool too.
+/// model), for the delta right after such a one, for the first delta and for the end of the stream, on the producer's
+/// thread, inside the write that woke it (no thread-pool hop per delta); its code runs there until it awaits something
+/// that is not complete, such as a flush to a backed-up connection, and the producer continues then. A delta that was
+/// ready at once after another one that was, and every write to a <see cref="Create"/> pump, wakes it on the thread
+/// pool, so a fast producer runs ahead and a loop that pushes into many pumps pays only the pump's bookkeeping per
+/// token. Idle timeouts and cancellation wake it on the thread pool too.
 /// </para>
 /// </remarks>
 public sealed class TokenPump<T> : IAsyncDisposable, IWaitAnswer
@@ -676,8 +677,11 @@ public sealed class TokenPump<T> : IAsyncDisposable, IWaitAnswer
     /// <c>MoveNextAsync</c> did not complete at once) wakes a waiting consumer on this thread, with no thread-pool hop:
     /// the producer has nothing else ready, and a consumer's flush that must wait hands the thread back at once. A
     /// delta that was ready at once (a model faster than the network) wakes the consumer on the thread pool instead, so
-    /// the producer runs ahead and the consumer takes several deltas per flush; except the first, which goes out at once
-    /// whatever follows it (time to first token). When the consumer's first wait started the producer
+    /// the producer runs ahead and the consumer takes several deltas per flush; except the first of a stream, and the
+    /// first after one the producer waited for, which go out at once whatever follows them: the first token's time, and
+    /// a paced model that came back late (its next token already due, or the end of its answer right after its last
+    /// token), where a hop would put a token behind the thread pool's backlog just when the server is behind. When the
+    /// consumer's first wait started the producer
     /// (<see cref="StartGate"/>), the producer makes what is ready at once inside that wait, up to
     /// <see cref="FirstBurst"/> deltas, then moves the rest to the thread pool, so that the consumer can send them: a
     /// short answer that is ready at once (or the first deltas of a long one) goes out in the consumer's first flush, one
@@ -688,8 +692,9 @@ public sealed class TokenPump<T> : IAsyncDisposable, IWaitAnswer
         // Off the caller's thread: the model runs on the pump's task, never inside the request that started it. Started
         // by the consumer's first wait, it makes there what is ready at once, up to FirstBurst deltas.
         int burst = yieldFirst && await new StartGate(this, handOff: false) ? FirstBurst : 0;
-        bool waited = false;
-        bool first = true;
+
+        // Whether the last delta was one the producer waited for; true before the first, which goes out at once too.
+        bool waited = true;
         try
         {
             var enumerator = items.GetAsyncEnumerator(ProducerToken);
@@ -698,14 +703,16 @@ public sealed class TokenPump<T> : IAsyncDisposable, IWaitAnswer
                 while (true)
                 {
                     var next = enumerator.MoveNextAsync();
+                    bool inline = waited;
                     waited = !next.IsCompleted;
                     if (waited)
                     {
                         // It resumes wherever the model wakes it, no longer inside the consumer's wait.
                         burst = 0;
+                        inline = true;
                     }
 
-                    if (!await next.ConfigureAwait(false) || !TryWriteCore(selector(enumerator.Current), waited || first))
+                    if (!await next.ConfigureAwait(false) || !TryWriteCore(selector(enumerator.Current), inline))
                     {
                         break;
                     }
@@ -716,8 +723,6 @@ public sealed class TokenPump<T> : IAsyncDisposable, IWaitAnswer
                         // made so far; the rest goes on without it, on the work item queued at the start.
                         await new StartGate(this, handOff: true);
                     }
-
-                    first = false;
                 }
             }
 

@@ -138,6 +138,38 @@ public class TokenPumpHandOffTests
         });
     }
 
+    [Fact]
+    public async Task TryWrite_DeltaReadyAtOnceRightAfterAWaitedOne_ConsumerRunsOnProducerThreadToo()
+    {
+        // A paced model that comes back late has its next token due at once (or its end right after its last token):
+        // that delta goes out on the producer's thread too, rather than behind the thread pool's backlog.
+        var ct = TestContext.Current.CancellationToken;
+        await UntilUnracedAsync(async () =>
+        {
+            var gate = new Gate();
+            var later = new Gate();
+            await using var pump = TokenPump<int>.Start(_ => LateItems(gate, later), Int32Merger.Instance, cancellationToken: ct);
+            await gate.Awaited.WaitAsync(WaitLimit, ct);
+            var consumer = ReadWithThreadsAsync(pump, 2, ct);
+            Assert.False(consumer.IsCompleted);
+
+            gate.Open();
+
+            bool atOnce = consumer.IsCompleted;
+            var read = await consumer.WaitAsync(WaitLimit, ct);
+            Assert.Equal([1, 2], read.Select(entry => entry.Item));
+            if (atOnce)
+            {
+                Assert.All(read, entry => Assert.Equal(Environment.CurrentManagedThreadId, entry.Thread));
+            }
+
+            // The producer waits for the rest on the second gate.
+            await later.Awaited.WaitAsync(WaitLimit, ct);
+            later.Open();
+            return atOnce;
+        });
+    }
+
     /// <summary>
     /// Repeats <paramref name="attempt"/> (a fresh pump each time) until it reports that it opened its gate after the
     /// pump was parked on it, at most 20 times. The model parks on the gate (<see cref="Gate.Awaited"/>) a moment
@@ -172,6 +204,16 @@ public class TokenPumpHandOffTests
         {
             yield return i;
         }
+    }
+
+    /// <summary>A model that comes back late: item 1 after the gate, item 2 due at once after it, item 3 after <paramref name="later"/>.</summary>
+    private static async IAsyncEnumerable<int> LateItems(Gate gate, Gate later)
+    {
+        await gate;
+        yield return 1;
+        yield return 2;
+        await later;
+        yield return 3;
     }
 
     /// <summary>
@@ -216,6 +258,22 @@ public class TokenPumpHandOffTests
     {
         var signal = await pump.WaitAsync(Timeout.InfiniteTimeSpan, ct).ConfigureAwait(false);
         return (signal, Environment.CurrentManagedThreadId);
+    }
+
+    /// <summary>Reads <paramref name="count"/> items, each with the thread that read it.</summary>
+    private static async Task<List<(int Item, int Thread)>> ReadWithThreadsAsync(TokenPump<int> pump, int count, CancellationToken ct)
+    {
+        var read = new List<(int Item, int Thread)>();
+        while (read.Count < count)
+        {
+            Assert.Equal(PumpSignal.Data, await pump.WaitAsync(Timeout.InfiniteTimeSpan, ct).ConfigureAwait(false));
+            while (read.Count < count && pump.TryRead(out int item))
+            {
+                read.Add((item, Environment.CurrentManagedThreadId));
+            }
+        }
+
+        return read;
     }
 
     /// <summary>Reads everything, summing it; returns the sum and the thread that saw the end.</summary>
