@@ -681,11 +681,10 @@ public sealed class TokenPump<T> : IAsyncDisposable, IWaitAnswer
     /// first after one the producer waited for, which go out at once whatever follows them: the first token's time, and
     /// a paced model that came back late (its next token already due, or the end of its answer right after its last
     /// token), where a hop would put a token behind the thread pool's backlog just when the server is behind. When the
-    /// consumer's first wait started the producer
-    /// (<see cref="StartGate"/>), the producer makes what is ready at once inside that wait, up to
-    /// <see cref="FirstBurst"/> deltas, then moves the rest to the thread pool, so that the consumer can send them: a
-    /// short answer that is ready at once (or the first deltas of a long one) goes out in the consumer's first flush, one
-    /// send, with no thread-pool dispatch or second send for its end.
+    /// consumer's first wait started the producer (<see cref="StartGate"/>), the producer makes what is ready at once
+    /// inside that wait, up to <see cref="FirstBurst"/> deltas, then moves the rest to the thread pool, so that the
+    /// consumer can send them: a short answer that is ready at once (or the first deltas of a long one) goes out in the
+    /// consumer's first flush, with no thread-pool dispatch or second send for its end.
     /// </summary>
     private async Task PumpAsync<TSource>(IAsyncEnumerable<TSource> items, Func<TSource, T> selector, bool yieldFirst)
     {
