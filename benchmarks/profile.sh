@@ -90,7 +90,8 @@ a, b = json.loads(sys.argv[1]), json.loads(sys.argv[2])
 requests, tokens = b["completed"] - a["completed"], None
 print(f"server CPU {(b['cpu_ms'] - a['cpu_ms']) / 1000:.2f} s, of which JIT {(b['jit_ms'] - a['jit_ms']) / 1000:.2f} s; "
       f"thread-pool work items {b['thread_pool_work_items'] - a['thread_pool_work_items']}; "
-      f"allocated {(b['allocated_bytes'] - a['allocated_bytes']) / max(requests, 1) / 1024:.1f} KiB per request")
+      f"allocated {(b['allocated_bytes'] - a['allocated_bytes']) / max(requests, 1) / 1024:.1f} KiB per request; "
+      f"GC paused {(b['gc_pause_ms'] - a['gc_pause_ms']) / 1000:.2f} s in {b['gc_collections'] - a['gc_collections']} collections")
 EOF
 grep -E '^TTFT|^ITL|^requests|^tokens' "$out/load.log"
 if [ "$mode" = perf ]; then

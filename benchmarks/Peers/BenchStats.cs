@@ -67,6 +67,8 @@ internal sealed class BenchStats(string impl)
         ThreadPoolWorkItems = ThreadPool.CompletedWorkItemCount,
         CpuMilliseconds = Environment.CpuUsage.TotalTime.TotalMilliseconds,
         AllocatedBytes = GC.GetTotalAllocatedBytes(precise: false),
+        GcPauseMilliseconds = GC.GetTotalPauseDuration().TotalMilliseconds,
+        GcCollections = GC.CollectionCount(0),
         JitMethods = System.Runtime.JitInfo.GetCompiledMethodCount(),
         JitMilliseconds = System.Runtime.JitInfo.GetCompilationTime().TotalMilliseconds,
         Cancellations = [.. Volatile.Read(ref _cancellations)],

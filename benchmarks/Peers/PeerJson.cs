@@ -172,6 +172,14 @@ internal sealed class BenchStatsResponse
     [JsonPropertyName("jit_methods")]
     public long JitMethods { get; init; }
 
+    /// <summary>Time the GC has paused the process since it started, in milliseconds: a token due during a pause waits for its end.</summary>
+    [JsonPropertyName("gc_pause_ms")]
+    public double GcPauseMilliseconds { get; init; }
+
+    /// <summary>Garbage collections since the process started (gen0 counts every one).</summary>
+    [JsonPropertyName("gc_collections")]
+    public long GcCollections { get; init; }
+
     /// <summary>Time spent in the JIT since the process started, in milliseconds.</summary>
     [JsonPropertyName("jit_ms")]
     public double JitMilliseconds { get; init; }
