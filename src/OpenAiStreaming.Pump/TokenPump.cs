@@ -702,16 +702,15 @@ public sealed class TokenPump<T> : IAsyncDisposable, IWaitAnswer
                 while (true)
                 {
                     var next = enumerator.MoveNextAsync();
-                    bool inline = waited;
+                    bool afterWait = waited;
                     waited = !next.IsCompleted;
                     if (waited)
                     {
                         // It resumes wherever the model wakes it, no longer inside the consumer's wait.
                         burst = 0;
-                        inline = true;
                     }
 
-                    if (!await next.ConfigureAwait(false) || !TryWriteCore(selector(enumerator.Current), inline))
+                    if (!await next.ConfigureAwait(false) || !TryWriteCore(selector(enumerator.Current), waited || afterWait))
                     {
                         break;
                     }
@@ -743,8 +742,8 @@ public sealed class TokenPump<T> : IAsyncDisposable, IWaitAnswer
     /// waits before a thread has woken up for the producer (a request, right after starting its pump) runs the first
     /// steps at once instead of parking until then. Its result: whether the consumer started it. A producer that the
     /// consumer started awaits it again (<c>handOff</c>) after <see cref="FirstBurst"/> deltas that were ready at once,
-    /// to leave the consumer's thread: it parks for the same work item, one thread-pool dispatch per stream rather than two, or
-    /// queues itself when that work item has already run.
+    /// to leave the consumer's thread: it parks for the same work item, one thread-pool dispatch per stream rather than
+    /// two, or queues itself when that work item has already run.
     /// </summary>
     private readonly struct StartGate(TokenPump<T> pump, bool handOff) : ICriticalNotifyCompletion
     {
