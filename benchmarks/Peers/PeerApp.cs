@@ -3,7 +3,8 @@ namespace Peers;
 /// <summary>
 /// Builds a peer: the same synthetic model behind one of three serving stacks, plus the <c>/bench</c> control
 /// endpoints. <c>--impl builtin|handwritten|ours</c>, <c>--interval-ms I</c>, <c>--model ID</c> (the ours peer's
-/// model id, default <c>synthetic</c>), and the usual <c>--urls</c> (default http://127.0.0.1:8000).
+/// model id, default <c>synthetic</c>), <c>--alloc-sample true</c> (allocations by type at <c>GET /bench/allocs</c>),
+/// and the usual <c>--urls</c> (default http://127.0.0.1:8000).
 /// </summary>
 public static class PeerApp
 {
@@ -39,8 +40,16 @@ public static class PeerApp
 
         var app = builder.Build();
         app.MapGet("/bench/stats", () => TypedResults.Json(stats.Snapshot(), PeerJsonContext.Default.BenchStatsResponse));
+        var sampler = options.AllocSample ? new AllocationSampler() : null;
+        if (sampler is not null)
+        {
+            app.Lifetime.ApplicationStopped.Register(sampler.Dispose);
+        }
+
+        app.MapGet("/bench/allocs", () => sampler?.Report() ?? "off: start the peer with --alloc-sample true\n");
         app.MapPost("/bench/reset", () =>
         {
+            sampler?.Reset();
             stats.Reset();
             return TypedResults.NoContent();
         });

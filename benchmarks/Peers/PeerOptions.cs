@@ -2,7 +2,8 @@ using System.Globalization;
 
 namespace Peers;
 
-/// <summary>The peer's settings, from the command line (<c>--impl</c>, <c>--interval-ms</c>, <c>--model</c>).</summary>
+/// <summary>The peer's settings, from the command line (<c>--impl</c>, <c>--interval-ms</c>, <c>--model</c>,
+/// <c>--alloc-sample</c>).</summary>
 internal sealed class PeerOptions
 {
     public static readonly string[] Impls = ["builtin", "handwritten", "ours"];
@@ -14,6 +15,9 @@ internal sealed class PeerOptions
 
     /// <summary>The model id the ours peer registers; the other peers echo whatever the request names.</summary>
     public required string Model { get; init; }
+
+    /// <summary>Whether <c>GET /bench/allocs</c> counts the runtime's allocation samples by type (<c>--alloc-sample true</c>).</summary>
+    public bool AllocSample { get; init; }
 
     public static PeerOptions From(IConfiguration configuration)
     {
@@ -30,6 +34,12 @@ internal sealed class PeerOptions
             throw new ArgumentException($"--interval-ms must be a non-negative number, not '{text}'.");
         }
 
-        return new PeerOptions { Impl = impl, IntervalMs = interval, Model = configuration["model"] ?? "synthetic" };
+        bool allocSample = false;
+        if (configuration["alloc-sample"] is { } sample && !bool.TryParse(sample, out allocSample))
+        {
+            throw new ArgumentException($"--alloc-sample must be true or false, not '{sample}'.");
+        }
+
+        return new PeerOptions { Impl = impl, IntervalMs = interval, Model = configuration["model"] ?? "synthetic", AllocSample = allocSample };
     }
 }

@@ -147,6 +147,10 @@ public sealed class TokenPump<T> : IAsyncDisposable, IWaitAnswer
     /// <summary>Set by the consumer before it runs <see cref="_start"/> itself; read by the producer as it starts.</summary>
     private bool _startedByConsumer;
 
+    /// <summary><see cref="TokenPumpOptions.StartOnFirstWait"/>: <see cref="StartGate"/> queues no work item; the
+    /// consumer's first wait, or <see cref="DisposeAsync"/>, starts the producer.</summary>
+    private readonly bool _startOnFirstWait;
+
     // The consumer's fields: touched only by the one consumer (and the idle timer's callback, through Volatile), so
     // outside the lock.
 
@@ -183,6 +187,7 @@ public sealed class TokenPump<T> : IAsyncDisposable, IWaitAnswer
         _capacity = options.Capacity;
         _maxBufferedBytes = options.MaxBufferedBytes;
         _timeProvider = options.TimeProvider;
+        _startOnFirstWait = options.StartOnFirstWait;
         _doorbell = new Doorbell(this);
         _cts = new CancellationTokenSource();
         ProducerToken = _cts.Token;
@@ -483,11 +488,12 @@ public sealed class TokenPump<T> : IAsyncDisposable, IWaitAnswer
         }
 
         if (!_startedByConsumer && Volatile.Read(ref _start) is { } start && start != s_workItemRan
-            && Interlocked.CompareExchange(ref _start, null, start) == start)
+            && Interlocked.CompareExchange(ref _start, _startOnFirstWait ? s_workItemRan : null, start) == start)
         {
             // The producer has not started yet and the consumer has nothing to do but wait for it: its first steps run
             // here rather than after a thread wakes up for it (see StartGate); the doorbell below then sees what it did.
-            // Once only: what the producer parks later is the work item's.
+            // Once only: what the producer parks later is the work item's (without one, StartOnFirstWait, the
+            // producer's hand-off finds s_workItemRan here and queues itself).
             _startedByConsumer = true;
             start();
         }
@@ -642,6 +648,12 @@ public sealed class TokenPump<T> : IAsyncDisposable, IWaitAnswer
             _cts.Cancel();
         }
 
+        if (_startOnFirstWait && Interlocked.Exchange(ref _start, s_workItemRan) is { } parked && parked != s_workItemRan)
+        {
+            // Nobody waited, so the producer never started: it starts now, cancelled, to end.
+            ThreadPool.UnsafeQueueUserWorkItem(static parked => parked(), parked, preferLocal: false);
+        }
+
         await _producer.ConfigureAwait(false);
 
         // Waits for a cancellation callback in flight, which uses _cts.
@@ -743,7 +755,8 @@ public sealed class TokenPump<T> : IAsyncDisposable, IWaitAnswer
     /// steps at once instead of parking until then. Its result: whether the consumer started it. A producer that the
     /// consumer started awaits it again (<c>handOff</c>) after <see cref="FirstBurst"/> deltas that were ready at once,
     /// to leave the consumer's thread: it parks for the same work item, one thread-pool dispatch per stream rather than
-    /// two, or queues itself when that work item has already run.
+    /// two, or queues itself when that work item has already run. With <see cref="TokenPumpOptions.StartOnFirstWait"/>
+    /// the gate queues nothing: the consumer's first wait starts the producer, or <see cref="DisposeAsync"/> does.
     /// </summary>
     private readonly struct StartGate(TokenPump<T> pump, bool handOff) : ICriticalNotifyCompletion
     {
@@ -760,6 +773,11 @@ public sealed class TokenPump<T> : IAsyncDisposable, IWaitAnswer
             if (!handOff)
             {
                 pump._start = continuation;
+                if (pump._startOnFirstWait)
+                {
+                    return;
+                }
+
                 ThreadPool.UnsafeQueueUserWorkItem(
                     static p =>
                     {

@@ -21,4 +21,15 @@ public sealed class TokenPumpOptions
     /// heartbeats without real waits.
     /// </summary>
     public TimeProvider TimeProvider { get; set; } = TimeProvider.System;
+
+    /// <summary>
+    /// Whether an enumerable producer (<see cref="TokenPump{T}.Start"/>) waits for the consumer's first
+    /// <see cref="TokenPump{T}.WaitAsync"/> and starts there, on the consumer's thread, instead of on the thread pool at
+    /// once. Default false. For a consumer that waits right after starting the pump (a request's response), this saves
+    /// the thread-pool dispatch, and the thread it wakes, that would otherwise start a producer the wait starts anyway.
+    /// A pump disposed before any wait starts its producer cancelled, so that it still ends. Where a
+    /// <see cref="SynchronizationContext"/> or a task scheduler of its own is current, the producer starts at once
+    /// either way, off that context.
+    /// </summary>
+    public bool StartOnFirstWait { get; set; }
 }

@@ -35,9 +35,25 @@ public sealed class PeerStatsTests
         Assert.Equal(0, stats.GetProperty("completed").GetInt32());
     }
 
+    [Fact]
+    public async Task BenchAllocs_WithAllocSample_CountsBytesByType()
+    {
+        await using var peer = await PeerServer.StartAsync("ours", intervalMs: 0, "--alloc-sample", "true");
+        using var response = await peer.PostStreamAsync(maxTokens: 5, benchId: "allocs");
+        await SseCapture.ReadAllAsync(response);
+
+        // One sample per about 100 KB allocated in the process: starting a server allocates megabytes.
+        string report = await PeerServer.Client.GetStringAsync(new Uri(peer.BaseAddress, "/bench/allocs"), TestContext.Current.CancellationToken);
+        var lines = report.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.StartsWith("sampled ", lines[0], StringComparison.Ordinal);
+        Assert.True(long.Parse(lines[0]["sampled ".Length..].Split(' ')[0], System.Globalization.CultureInfo.InvariantCulture) > 0, report);
+        Assert.Contains(lines.Skip(1), line => line.Contains('%', StringComparison.Ordinal));
+    }
+
     [Theory]
     [InlineData("--impl", "nginx")]
     [InlineData("--interval-ms", "-1")]
+    [InlineData("--alloc-sample", "yes")]
     public void Create_BadArgument_Throws(string option, string value)
     {
         string[] args = option == "--impl" ? [option, value] : ["--impl", "ours", option, value];

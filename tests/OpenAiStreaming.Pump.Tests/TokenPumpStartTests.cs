@@ -1,3 +1,5 @@
+using System.Runtime.CompilerServices;
+
 namespace OpenAiStreaming.Pump.Tests;
 
 /// <summary>How <see cref="TokenPump{T}.StartSelecting"/> and <see cref="TokenPump{T}.Start"/> move the producer off the caller.</summary>
@@ -134,6 +136,55 @@ public class TokenPumpStartTests
     }
 
     [Fact]
+    public async Task WaitAsync_StartOnFirstWait_ProducerStartsThereAndNowhereBefore()
+    {
+        // No work item starts the producer: the thread pool can run others meanwhile and the model has not begun; the
+        // first wait then makes the first burst, and the rest is made elsewhere once the producer hands off.
+        var ct = TestContext.Current.CancellationToken;
+        int count = TokenPump<int>.FirstBurst + 3;
+        var insideWait = new List<bool>();
+        var options = new TokenPumpOptions { StartOnFirstWait = true };
+        var (items, answeredAtOnce, beforeWait) = await Task.Run(async () =>
+        {
+            await using var pump = TokenPump<int>.Start(_ => Recorded(insideWait, count), Int32Merger.Instance, options, ct);
+            for (int i = 0; i < 3; i++)
+            {
+                await Task.Run(() => { }, ct);
+            }
+
+            int before;
+            lock (insideWait)
+            {
+                before = insideWait.Count;
+            }
+
+            t_insideWait = true;
+            var first = pump.WaitAsync(Timeout.InfiniteTimeSpan, ct);
+            t_insideWait = false;
+            return (await ReadAllAsync(pump, ct), first.IsCompleted, before);
+        }, ct).WaitAsync(WaitLimit, ct);
+
+        Assert.Equal(0, beforeWait);
+        Assert.True(answeredAtOnce, "The consumer's wait made the first items itself.");
+        Assert.Equal(Enumerable.Range(1, count), items);
+        Assert.Equal(TokenPump<int>.FirstBurst, insideWait.TakeWhile(inside => inside).Count());
+        Assert.DoesNotContain(true, insideWait.Skip(TokenPump<int>.FirstBurst));
+    }
+
+    [Fact]
+    public async Task DisposeAsync_StartOnFirstWaitAndNoWait_ProducerStartsCancelledAndEnds()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        var seen = new List<bool>();
+        var pump = TokenPump<int>.Start(token => Observed(token, seen), Int32Merger.Instance, new TokenPumpOptions { StartOnFirstWait = true }, ct);
+
+        await pump.DisposeAsync().AsTask().WaitAsync(WaitLimit, ct);
+
+        Assert.True(pump.Completion.IsCompletedSuccessfully);
+        Assert.Equal([true], seen);
+    }
+
+    [Fact]
     public async Task Start_CallerHasSynchronizationContext_ProducerNeverPostedToIt()
     {
         var ct = TestContext.Current.CancellationToken;
@@ -228,6 +279,13 @@ public class TokenPumpStartTests
 
             yield return i;
         }
+    }
+
+    /// <summary>Notes whether its token is cancelled when it starts, then yields one item.</summary>
+    private static async IAsyncEnumerable<int> Observed([EnumeratorCancellation] CancellationToken token, List<bool> seen)
+    {
+        seen.Add(token.IsCancellationRequested);
+        yield return 1;
     }
 
     private static async IAsyncEnumerable<int> Blocking(ManualResetEventSlim entered, ManualResetEventSlim release)

@@ -244,6 +244,9 @@ internal sealed class CompletionLifecycle
                         Capacity = Options.MaxQueuedDeltas,
                         MaxBufferedBytes = Options.MaxBufferedBytes,
                         TimeProvider = _environment.TimeProvider,
+
+                        // The response waits on the pump right after starting it (below, or RespondWholeAsync).
+                        StartOnFirstWait = true,
                     };
                     pump = await ChatProducer.StartAsync(_client, _request, pumpOptions, Aborted).ConfigureAwait(false);
                 }

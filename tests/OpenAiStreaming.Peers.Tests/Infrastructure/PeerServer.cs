@@ -26,7 +26,7 @@ public abstract class PeerServer : IAsyncDisposable
     public required Uri BaseAddress { get; init; }
 
     /// <summary>Starts <paramref name="impl"/>; a test of the FastAPI peer is skipped where FastAPI is not installed.</summary>
-    public static async Task<PeerServer> StartAsync(string impl, double intervalMs)
+    public static async Task<PeerServer> StartAsync(string impl, double intervalMs, params string[] args)
     {
         if (impl == "fastapi")
         {
@@ -34,7 +34,7 @@ public abstract class PeerServer : IAsyncDisposable
         }
 
         var app = await TestApp.StartAsync(
-            PeerApp.Create(["--impl", impl, "--interval-ms", intervalMs.ToString(System.Globalization.CultureInfo.InvariantCulture), "--urls", "http://127.0.0.1:0"]));
+            PeerApp.Create(["--impl", impl, "--interval-ms", intervalMs.ToString(System.Globalization.CultureInfo.InvariantCulture), "--urls", "http://127.0.0.1:0", .. args]));
         return new InProcessPeer(app) { Impl = impl, BaseAddress = app.BaseAddress };
     }
 
