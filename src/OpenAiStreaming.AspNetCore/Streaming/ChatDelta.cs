@@ -44,6 +44,9 @@ internal sealed class ChatDelta
     /// <summary>The logprobs of this text delta's tokens, in order; empty when the model reports none.</summary>
     public IReadOnlyList<LogprobContent> Logprobs => (IReadOnlyList<LogprobContent>?)_logprobs ?? [];
 
+    /// <summary>This text delta's text when nothing was merged into it (no copy needed), otherwise null.</summary>
+    public string? UnmergedText => _merged is null ? _text : null;
+
     /// <summary>This delta's text (allocates when merged).</summary>
     public string Text => _merged?.ToString() ?? _text ?? string.Empty;
 

@@ -12,13 +12,20 @@ internal sealed class ChoiceState(int index)
     /// <summary>Text received and not yet written; a streaming writer empties it after each delta.</summary>
     private ArrayBufferWriter<char> _pendingText = new();
 
+    /// <summary>
+    /// The pending text while it is one delta's whole text, held instead of copied into <see cref="_pendingText"/>: a
+    /// streamed token is written straight from its own string, and a stream that never has more than one delta pending
+    /// never touches, or allocates, the buffer.
+    /// </summary>
+    private string? _pendingString;
+
     /// <summary>The backend's last finish reason, if it gave one.</summary>
     private ChatFinishReason? _finishReason;
 
     /// <summary>The choice's <c>index</c>.</summary>
     public int Index { get; } = index;
 
-    public ReadOnlySpan<char> PendingText => _pendingText.WrittenSpan;
+    public ReadOnlySpan<char> PendingText => _pendingString is { } text ? text.AsSpan() : _pendingText.WrittenSpan;
 
     /// <summary>The logprobs of <see cref="PendingText"/>'s tokens; created with the first (most models report none).</summary>
     private List<LogprobContent>? _pendingLogprobs;
@@ -66,6 +73,7 @@ internal sealed class ChoiceState(int index)
         }
 
         _pendingText.ResetWrittenCount();
+        _pendingString = null;
         _finishReason = null;
         _pendingLogprobs = null;
         _toolCalls = null;
@@ -76,14 +84,24 @@ internal sealed class ChoiceState(int index)
 
     public void ClearPending()
     {
-        WrittenLength += _pendingText.WrittenCount;
+        WrittenLength += PendingText.Length;
         _pendingText.ResetWrittenCount();
+        _pendingString = null;
         _pendingLogprobs?.Clear();
     }
 
     public void Apply(ChatDelta delta)
     {
-        delta.CopyTextTo(_pendingText);
+        if (_pendingString is null && _pendingText.WrittenCount == 0 && delta.UnmergedText is { } text)
+        {
+            _pendingString = text;
+        }
+        else
+        {
+            MovePendingStringToBuffer();
+            delta.CopyTextTo(_pendingText);
+        }
+
         if (delta.Logprobs.Count > 0)
         {
             (_pendingLogprobs ??= []).AddRange(delta.Logprobs);
@@ -95,6 +113,7 @@ internal sealed class ChoiceState(int index)
     /// <returns>How many tool calls it carried: they are the last entries of <see cref="ToolCalls"/>.</returns>
     public int Apply(ChatResponseUpdate update)
     {
+        MovePendingStringToBuffer();
         int toolCalls = 0;
         foreach (var content in update.Contents)
         {
@@ -123,5 +142,15 @@ internal sealed class ChoiceState(int index)
         }
 
         return toolCalls;
+    }
+
+    /// <summary>Copies a held delta's text into the buffer, before more text (or a tool call's position) joins it.</summary>
+    private void MovePendingStringToBuffer()
+    {
+        if (_pendingString is { } text)
+        {
+            _pendingString = null;
+            _pendingText.Write(text.AsSpan());
+        }
     }
 }

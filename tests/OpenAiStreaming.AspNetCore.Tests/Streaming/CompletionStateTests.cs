@@ -117,6 +117,42 @@ public class CompletionStateTests
     }
 
     [Fact]
+    public void Apply_TextDeltas_HeldThenJoinedInOrderAndCountedWhenCleared()
+    {
+        // A lone text delta's string is held rather than copied; more text, merged text or an update joins it in order.
+        var state = new CompletionState();
+        var merged = ChatDelta.FromText("c");
+        Assert.True(merged.TryAppend(ChatDelta.FromText("d")));
+
+        state.Apply(ChatDelta.FromText("ab"));
+        Assert.Equal("ab", state.PendingText.ToString());
+        state.Apply(merged);
+        state.Apply(ChatDelta.FromText("e"));
+        Assert.Equal("abcde", state.PendingText.ToString());
+        state.ClearPendingText();
+        Assert.Equal(5, state.Current.WrittenLength);
+
+        state.Apply(ChatDelta.FromText("fg"));
+        state.ClearPendingText();
+        Assert.Equal(7, state.Current.WrittenLength);
+        Assert.Equal(5, state.OutputTokens);
+    }
+
+    [Fact]
+    public void Apply_HeldTextDeltaThenToolCall_CallPositionedAfterTheText()
+    {
+        var state = new CompletionState();
+        var call = new FunctionCallContent("c1", "f", null);
+
+        state.Apply(ChatDelta.FromText("let me check"));
+        int calls = state.Apply(ChatDelta.From(new ChatResponseUpdate(ChatRole.Assistant, [call])));
+
+        Assert.Equal(1, calls);
+        Assert.Equal([new PendingToolCall(call, 12)], state.ToolCalls);
+        Assert.Equal("let me check", state.PendingText.ToString());
+    }
+
+    [Fact]
     public void Apply_ToolCallsBetweenText_ReturnsTheirCountAndWhereInTheTextEachCame()
     {
         var state = new CompletionState();
