@@ -247,7 +247,8 @@ public sealed class TokenPump<T> : IAsyncDisposable, IWaitAnswer
 
     /// <summary>
     /// Calls <paramref name="source"/> at once, on the caller's thread (so a producer that rejects its input throws
-    /// here, while the caller can still answer with a status code), then enumerates it on its own task.
+    /// here, while the caller can still answer with a status code), then enumerates it on its own task: at once, or from
+    /// the consumer's first wait with <see cref="TokenPumpOptions.StartOnFirstWait"/>.
     /// </summary>
     /// <param name="source">Creates the deltas; receives the producer token and must honour it.</param>
     /// <param name="merger">Merges and sizes deltas.</param>
