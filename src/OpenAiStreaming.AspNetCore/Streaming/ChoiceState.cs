@@ -19,13 +19,16 @@ internal sealed class ChoiceState(int index)
     /// </summary>
     private string? _pendingString;
 
+    /// <summary>True while the pending text is in <see cref="_pendingText"/> (then <see cref="_pendingString"/> is null).</summary>
+    private bool _pendingInBuffer;
+
     /// <summary>The backend's last finish reason, if it gave one.</summary>
     private ChatFinishReason? _finishReason;
 
     /// <summary>The choice's <c>index</c>.</summary>
     public int Index { get; } = index;
 
-    public ReadOnlySpan<char> PendingText => _pendingString is { } text ? text.AsSpan() : _pendingText.WrittenSpan;
+    public ReadOnlySpan<char> PendingText => _pendingInBuffer ? _pendingText.WrittenSpan : _pendingString.AsSpan();
 
     /// <summary>The logprobs of <see cref="PendingText"/>'s tokens; created with the first (most models report none).</summary>
     private List<LogprobContent>? _pendingLogprobs;
@@ -73,6 +76,7 @@ internal sealed class ChoiceState(int index)
         }
 
         _pendingText.ResetWrittenCount();
+        _pendingInBuffer = false;
         _pendingString = null;
         _finishReason = null;
         _pendingLogprobs = null;
@@ -85,20 +89,25 @@ internal sealed class ChoiceState(int index)
     public void ClearPending()
     {
         WrittenLength += PendingText.Length;
-        _pendingText.ResetWrittenCount();
+        if (_pendingInBuffer)
+        {
+            _pendingText.ResetWrittenCount();
+            _pendingInBuffer = false;
+        }
+
         _pendingString = null;
         _pendingLogprobs?.Clear();
     }
 
     public void Apply(ChatDelta delta)
     {
-        if (_pendingString is null && _pendingText.WrittenCount == 0 && delta.UnmergedText is { } text)
+        if (!_pendingInBuffer && _pendingString is null && delta.UnmergedText is { } text)
         {
             _pendingString = text;
         }
         else
         {
-            MovePendingStringToBuffer();
+            UseBuffer();
             delta.CopyTextTo(_pendingText);
         }
 
@@ -113,7 +122,7 @@ internal sealed class ChoiceState(int index)
     /// <returns>How many tool calls it carried: they are the last entries of <see cref="ToolCalls"/>.</returns>
     public int Apply(ChatResponseUpdate update)
     {
-        MovePendingStringToBuffer();
+        UseBuffer();
         int toolCalls = 0;
         foreach (var content in update.Contents)
         {
@@ -144,9 +153,16 @@ internal sealed class ChoiceState(int index)
         return toolCalls;
     }
 
-    /// <summary>Copies a held delta's text into the buffer, before more text (or a tool call's position) joins it.</summary>
-    private void MovePendingStringToBuffer()
+    /// <summary>Moves the pending text into the buffer (a held delta's text first), before more text or a tool call's
+    /// position joins it.</summary>
+    private void UseBuffer()
     {
+        if (_pendingInBuffer)
+        {
+            return;
+        }
+
+        _pendingInBuffer = true;
         if (_pendingString is { } text)
         {
             _pendingString = null;
