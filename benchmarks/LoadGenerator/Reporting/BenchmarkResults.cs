@@ -73,6 +73,31 @@ public sealed partial class BenchmarkResults
         return values.Count < 2 ? string.Empty : $"{MarkdownFormat.Number(values.Min())}–{MarkdownFormat.Number(values.Max())}";
     }
 
+    /// <summary>
+    /// Ours against the built-in round by round: the ratio of <paramref name="value"/> in round k of
+    /// <paramref name="ours"/> to round k of <paramref name="builtin"/>, which ran right after it (the servers take
+    /// turns within a round, so a pair shares the machine's drift that the medians of each server's rounds do not).
+    /// </summary>
+    /// <param name="ours">Ours' run name without its round.</param>
+    /// <param name="builtin">The built-in's run name without its round.</param>
+    /// <param name="value">The figure of one round, given the run name with its round (e.g. <c>ours-ttft-1.r3</c>).</param>
+    /// <returns>The ratios of the rounds both have, smallest first.</returns>
+    public IReadOnlyList<double> PairedRatios(string ours, string builtin, Func<string, double?> value)
+    {
+        ArgumentNullException.ThrowIfNull(value);
+        var ratios = new List<double>();
+        for (int round = 1; File.Exists(Path.Combine(Folder, $"{ours}.r{round}.json")); round++)
+        {
+            if (value($"{ours}.r{round}") is { } o && value($"{builtin}.r{round}") is { } b && b != 0)
+            {
+                ratios.Add(o / b);
+            }
+        }
+
+        ratios.Sort();
+        return ratios;
+    }
+
     /// <summary>How many rounds <paramref name="peer"/>'s runs took, each count once, smallest first (a run script may
     /// give its noisiest figures more rounds than the rest).</summary>
     /// <param name="peer">The peer.</param>
@@ -189,6 +214,24 @@ public sealed partial class BenchmarkResults
         }
 
         return runs.Sum(f => (long)(Number(Load(f[..^".json".Length]), "errors") ?? 0));
+    }
+
+    /// <summary>
+    /// Ours' memory per open stream against the built-in's, round by round (<see cref="PairedRatios"/>): each round's
+    /// slope between the fewest and the most open streams.
+    /// </summary>
+    /// <returns>The ratios, smallest first; empty without rounds.</returns>
+    public IReadOnlyList<double> PairedMemoryRatios()
+    {
+        var steps = MemorySteps("ours");
+        return steps.Count < 2 || !steps.SequenceEqual(MemorySteps("builtin"))
+            ? []
+            : PairedRatios($"ours-memory-{steps[^1]}", $"builtin-memory-{steps[^1]}", name =>
+            {
+                string round = name[name.LastIndexOf('.')..];
+                string peer = name[..name.IndexOf("-memory-", StringComparison.Ordinal)];
+                return Number(Load($"{peer}-memory-{steps[^1]}{round}.rss"), "peak_rss_kib") - Number(Load($"{peer}-memory-{steps[0]}{round}.rss"), "peak_rss_kib");
+            });
     }
 
     /// <summary>Each round's slope (or the one un-rounded run's), in order.</summary>

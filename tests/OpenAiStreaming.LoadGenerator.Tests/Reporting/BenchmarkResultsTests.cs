@@ -120,4 +120,45 @@ public sealed class BenchmarkResultsTests : IDisposable
         Assert.Null(results.MemoryFailures("ours", 10000));
         Assert.Equal(string.Empty, results.MemorySpread("builtin"));
     }
+
+    [Fact]
+    public void PairedRatios_RoundKOfOursOverRoundKOfTheBuiltin_SortedOnlyRoundsBothHave()
+    {
+        // Ours' medians (round 2) over the built-in's (round 1) would be 60 / 50; round by round the ratios are 0.5, 1.2, 0.8.
+        foreach (var (round, ours, builtin) in (ReadOnlySpan<(int, double, double)>)[(1, 40, 80), (2, 60, 50), (3, 80, 100)])
+        {
+            _folder.Run($"ours-streams-2000.r{round}", itl: ResultsFolder.Ms(50, ours));
+            _folder.Run($"builtin-streams-2000.r{round}", itl: ResultsFolder.Ms(50, builtin));
+        }
+
+        // A fourth round the built-in lacks pairs with nothing.
+        _folder.Run("ours-streams-2000.r4", itl: ResultsFolder.Ms(50, 1000));
+        var results = new BenchmarkResults(_folder.Path);
+
+        var ratios = results.PairedRatios("ours-streams-2000", "builtin-streams-2000", name => BenchmarkResults.Number(results.Load(name), "itl_ms.p99"));
+
+        Assert.Equal([0.5, 0.8, 1.2], ratios);
+        Assert.Empty(results.PairedRatios("ours-streams-500", "builtin-streams-500", name => BenchmarkResults.Number(results.Load(name), "itl_ms.p99")));
+    }
+
+    [Fact]
+    public void PairedMemoryRatios_EachRoundsSlopeOverTheBuiltinsSameRound()
+    {
+        // Ours' slopes 20, 40 and 30 KiB per stream; the built-in's 40, 40 and 20.
+        foreach (var (round, ours, builtin) in (ReadOnlySpan<(int, int, int)>)[(1, 20, 40), (2, 40, 40), (3, 30, 20)])
+        {
+            foreach (var (peer, slope) in (ReadOnlySpan<(string, int)>)[("ours", ours), ("builtin", builtin)])
+            {
+                _folder.Write($"{peer}-memory-500.r{round}.rss.json", """{"peak_rss_kib": 80000}""");
+                _folder.Write($"{peer}-memory-1500.r{round}.rss.json", $$"""{"peak_rss_kib": {{80000 + (1000 * slope)}}}""");
+                _folder.Run($"{peer}-memory-1500.r{round}");
+                _folder.Write($"{peer}-memory-500.rss.json", """{"peak_rss_kib": 80000}""");
+                _folder.Write($"{peer}-memory-1500.rss.json", """{"peak_rss_kib": 90000}""");
+            }
+        }
+
+        var ratios = new BenchmarkResults(_folder.Path).PairedMemoryRatios();
+
+        Assert.Equal([0.5, 1.0, 1.5], ratios);
+    }
 }
