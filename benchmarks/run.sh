@@ -4,7 +4,7 @@
 #   benchmarks/run.sh            the full run: 3 interleaved rounds, 5 and 7 for some figures (about 45 minutes on 2 cores)
 #   benchmarks/run.sh --quick    one round, every scenario at a fraction of the size (a few minutes; figures are rough)
 #   PEERS="ours builtin" benchmarks/run.sh    a subset of peers (the report needs builtin for its ratios)
-#   ROUNDS=5 benchmarks/run.sh   more rounds (WIDE_ROUNDS for the 2,000-stream step and memory, default ROUNDS + 2;
+#   ROUNDS=5 benchmarks/run.sh   more rounds (WIDE_ROUNDS for the 500- and 2,000-stream steps and memory, default ROUNDS + 2;
 #                                TTFT_ROUNDS for TTFT, default 2 × ROUNDS + 1)
 #   SCENARIOS="fixed memory producer" PEERS="ours builtin" benchmarks/run.sh
 #                                only some scenarios (default all: saturation streams fixed memory storm producer); the
@@ -30,7 +30,8 @@ peers=${PEERS:-"builtin handwritten ours fastapi"}
 scenarios=${SCENARIOS:-"saturation streams fixed memory storm producer"}
 has() { [[ " $scenarios " == *" $1 "* ]]; }
 rounds=${ROUNDS:-$([ $quick = 1 ] && echo 1 || echo 3)}
-# The 2,000-stream step and memory per stream, whose rounds overlap the most between the servers, run in more rounds.
+# The figures with a target whose rounds overlap the most between the servers run in more rounds: the 500-stream step
+# (its CPU), the 2,000-stream step and memory per stream.
 wide_rounds=${WIDE_ROUNDS:-$([ $quick = 1 ] && echo 1 || echo $(( rounds + 2 )))}
 max_steal=${MAX_STEAL:-20}
 results=${RESULTS:-$root/benchmarks/results}
@@ -232,7 +233,8 @@ for n in 200 500 1000; do
   [ $quick = 1 ] && [ "$n" -gt 500 ] && break
   [ -z "$climbing" ] && break
   ramp=$(( n / 1000 + 1 ))
-  for r in $(seq "$rounds"); do
+  # The 500-stream step's CPU is a target, read as the median of its rounds: it runs in the wide rounds too.
+  for r in $(seq "$([ "$n" = 500 ] && echo "$wide_rounds" || echo "$rounds")"); do
     for impl in $climbing; do
       echo "bench: round $r, $impl: $n streams at 20 tokens/s"
       measure_fresh "$impl" 50 "$impl-streams-$n.r$r" --concurrency "$n" --ramp-up "$ramp" --duration $(( ramp + $(scale 10) )) \

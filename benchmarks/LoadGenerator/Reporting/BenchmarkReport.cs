@@ -94,7 +94,7 @@ public static class BenchmarkReport
     private static void Targets(StringBuilder md, BenchmarkResults results)
     {
         Line(md, "## Against the built-in, at a glance\n");
-        Line(md, "The ratio is of the two median rounds, and the target is judged on it. Beside it, the same figure round by "
+        Line(md, "The ratio is of the two servers' medians over their rounds, and the target is judged on it. Beside it, the same figure round by "
             + "round: each round of ours against the built-in's run right after it, the smallest, median and largest of those "
             + "ratios, and in how many rounds ours was on the target's side. Where the rounds fall on both sides of a target, "
             + "one run on this machine does not tell the two servers apart on that figure.\n");
@@ -126,7 +126,7 @@ public static class BenchmarkReport
             1.0, false, " KiB");
         Row("TTFT p50 overhead, 1 stream, instant backend", P(results.Load("ours-ttft-1"), "ttft_ms.p50"),
             P(results.Load("builtin-ttft-1"), "ttft_ms.p50"), Paired("ttft-1", Key("ttft_ms.p50")), 1.0, false, " ms");
-        Row("server CPU seconds at the 500-stream step", results.CpuSeconds("ours-streams-500"), results.CpuSeconds("builtin-streams-500"),
+        Row("server CPU seconds at the 500-stream step (median of the rounds)", results.MedianCpuSeconds("ours-streams-500"), results.MedianCpuSeconds("builtin-streams-500"),
             Paired("streams-500", results.CpuSeconds), 1.0, false, " s");
         Row("thread-pool work items per token at 500 streams", results.WorkItemsPerToken("ours-streams-500"),
             results.WorkItemsPerToken("builtin-streams-500"), Paired("streams-500", results.WorkItemsPerToken), null, false, string.Empty);

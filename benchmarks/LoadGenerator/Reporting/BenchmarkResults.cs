@@ -117,6 +117,28 @@ public sealed partial class BenchmarkResults
     /// <returns>The seconds.</returns>
     public double? CpuSeconds(string name) => Number(Load(name + ".cpu"), "cpu_s");
 
+    /// <summary>
+    /// The median of the server's CPU seconds over a run's rounds (<c>NAME.rN.cpu.json</c>; the upper one of an even
+    /// count), rather than the CPU of the round with the median of another figure, as <see cref="CpuSeconds"/> of the
+    /// median copy gives; without rounds, <see cref="CpuSeconds"/>.
+    /// </summary>
+    /// <param name="name">The run's name without its round.</param>
+    /// <returns>The seconds, or null when not measured.</returns>
+    public double? MedianCpuSeconds(string name)
+    {
+        var rounds = new List<double>();
+        for (int round = 1; File.Exists(Path.Combine(Folder, $"{name}.r{round}.json")); round++)
+        {
+            if (CpuSeconds($"{name}.r{round}") is { } cpu)
+            {
+                rounds.Add(cpu);
+            }
+        }
+
+        rounds.Sort();
+        return rounds.Count == 0 ? CpuSeconds(name) : rounds[rounds.Count / 2];
+    }
+
     /// <summary>Of <see cref="CpuSeconds"/>, the seconds the JIT compiled for, or null when not measured.</summary>
     /// <param name="name">The run's name.</param>
     /// <returns>The seconds.</returns>

@@ -161,4 +161,23 @@ public sealed class BenchmarkResultsTests : IDisposable
 
         Assert.Equal([0.5, 1.0, 1.5], ratios);
     }
+
+    [Fact]
+    public void MedianCpuSeconds_MedianOfTheRoundsNotTheMedianCopys_CopyWithoutRounds()
+    {
+        foreach (var (round, cpu) in (ReadOnlySpan<(int, double)>)[(1, 5.0), (2, 3.0), (3, 4.0)])
+        {
+            _folder.Run($"ours-streams-500.r{round}");
+            _folder.Write($"ours-streams-500.r{round}.cpu.json", $$"""{"cpu_s": {{cpu}}}""");
+        }
+
+        // run.sh copies the round with the median p99 gap, here round 1, whose CPU is not the median of the rounds'.
+        _folder.Write("ours-streams-500.cpu.json", """{"cpu_s": 5.0}""");
+        _folder.Write("builtin-streams-500.cpu.json", """{"cpu_s": 4.5}""");
+        var results = new BenchmarkResults(_folder.Path);
+
+        Assert.Equal(4.0, results.MedianCpuSeconds("ours-streams-500"));
+        Assert.Equal(4.5, results.MedianCpuSeconds("builtin-streams-500"));
+        Assert.Null(results.MedianCpuSeconds("ours-streams-200"));
+    }
 }
