@@ -109,7 +109,7 @@ public static class BenchmarkReport
             string goal = target is { } g ? $"{(higherIsBetter ? "≥" : "≤")} {g:0.0#}×" : "none";
             string verdict = target is null ? string.Empty : holds is { } h ? Verdict(h) : Missing;
             string rounds = paired.Count < 2 ? string.Empty
-                : $"{Ratio(paired[0], 1)}, {Ratio(Median(paired), 1)}, {Ratio(paired[^1], 1)}";
+                : $"{Ratio(paired[0], 1)}, {Ratio(paired[paired.Count / 2], 1)}, {Ratio(paired[^1], 1)}";
             string onTarget = paired.Count < 2 || target is not { } goalRatio ? string.Empty
                 : $"{paired.Count(r => OnTarget(r, goalRatio))} of {paired.Count}";
             Line(md, $"| {figure} | {Number(ours, 2)}{unit} | {Number(builtin, 2)}{unit} | {Ratio(ours, builtin)} | {rounds} | {onTarget} | {goal} | {verdict} |");
@@ -142,10 +142,6 @@ public static class BenchmarkReport
         Line(md, "| allocations per event (BenchmarkDotNet `EventWriteBenchmarks`, not run by this script) | 0 B | | | | | 0 B | |");
         Line(md, string.Empty);
     }
-
-    /// <summary>The median of sorted values (the mean of the middle two of an even count).</summary>
-    private static double Median(IReadOnlyList<double> sorted) =>
-        sorted.Count % 2 == 1 ? sorted[sorted.Count / 2] : (sorted[(sorted.Count / 2) - 1] + sorted[sorted.Count / 2]) / 2;
 
     /// <summary>The table of <c>benchmarks/ResponseStoreBenchmark</c> (scenario <c>redis</c>), when the run made one.</summary>
     private static void ResponseStore(StringBuilder md, BenchmarkResults results)
