@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Diagnostics.Tracing;
+using System.Globalization;
 using System.Text;
 
 namespace Peers;
@@ -35,7 +36,7 @@ internal sealed class AllocationSampler : EventListener
             return;
         }
 
-        long bytes = Convert.ToInt64(e.Payload![amount], System.Globalization.CultureInfo.InvariantCulture);
+        long bytes = Convert.ToInt64(e.Payload![amount], CultureInfo.InvariantCulture);
         _bytes.AddOrUpdate((string)e.Payload[type]!, bytes, (_, total) => total + bytes);
     }
 
@@ -45,10 +46,10 @@ internal sealed class AllocationSampler : EventListener
     {
         var rows = _bytes.ToArray();
         long total = rows.Sum(r => r.Value);
-        var text = new StringBuilder().Append(System.Globalization.CultureInfo.InvariantCulture, $"sampled {total} bytes\n");
+        var text = new StringBuilder().Append(CultureInfo.InvariantCulture, $"sampled {total} bytes\n");
         foreach (var (type, bytes) in rows.OrderByDescending(r => r.Value).Take(40))
         {
-            text.Append(System.Globalization.CultureInfo.InvariantCulture, $"{bytes,14} {100.0 * bytes / total,6:F1}% {type}\n");
+            text.Append(CultureInfo.InvariantCulture, $"{bytes,14} {100.0 * bytes / total,6:F1}% {type}\n");
         }
 
         return text.ToString();

@@ -86,7 +86,7 @@ public sealed partial class BenchmarkResults
     {
         ArgumentNullException.ThrowIfNull(value);
         var ratios = new List<double>();
-        for (int round = 1; File.Exists(Path.Combine(Folder, $"{ours}.r{round}.json")); round++)
+        foreach (int round in Rounds(ours))
         {
             if (value($"{ours}.r{round}") is { } o && value($"{builtin}.r{round}") is { } b && b != 0)
             {
@@ -126,16 +126,7 @@ public sealed partial class BenchmarkResults
     /// <returns>The seconds, or null when not measured.</returns>
     public double? MedianCpuSeconds(string name)
     {
-        var rounds = new List<double>();
-        for (int round = 1; File.Exists(Path.Combine(Folder, $"{name}.r{round}.json")); round++)
-        {
-            if (CpuSeconds($"{name}.r{round}") is { } cpu)
-            {
-                rounds.Add(cpu);
-            }
-        }
-
-        rounds.Sort();
+        var rounds = Rounds(name).Select(round => CpuSeconds($"{name}.r{round}")).OfType<double>().Order().ToList();
         return rounds.Count == 0 ? CpuSeconds(name) : rounds[rounds.Count / 2];
     }
 
@@ -275,6 +266,15 @@ public sealed partial class BenchmarkResults
             .Where(p => p.First is not null && p.Last is not null)
             .Select(p => (p.Last!.Value - p.First!.Value) / (steps[^1] - steps[0]))
             .Order()];
+    }
+
+    /// <summary>The rounds of <paramref name="name"/> in the folder: 1, 2, … while <c>NAME.rN.json</c> is there.</summary>
+    private IEnumerable<int> Rounds(string name)
+    {
+        for (int round = 1; File.Exists(Path.Combine(Folder, $"{name}.r{round}.json")); round++)
+        {
+            yield return round;
+        }
     }
 
     private IEnumerable<string> FileNames() => Directory.EnumerateFiles(Folder).Select(Path.GetFileName).OfType<string>();
