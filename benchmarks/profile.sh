@@ -9,6 +9,8 @@
 #   benchmarks/profile.sh stat IMPL STREAMS     the same load under `perf stat` (6 s): context switches and the
 #                                               server's syscalls that a token costs (sendto, sched_yield, futex),
 #                                               or the events in PERF_EVENTS (e.g. instructions:u,instructions:k)
+#   benchmarks/profile.sh gc   IMPL STREAMS     the cpu load with the peer's --gc-log: each generation's collections
+#                                               during it, their pauses (p50, max, total) and the bytes they promoted
 #   benchmarks/profile.sh heap IMPL STREAMS     STREAMS streams at 1 token/s (8 tokens each): dotnet-gcdump of the live
 #                                               heap with all open, then the peak resident memory and the GC's largest
 #                                               gen2 size and fragmentation (dotnet-counters)
@@ -18,7 +20,7 @@
 # IMPL is ours, builtin or handwritten. Output goes to $OUT (default: a temporary folder, printed). Needs perf for `stat` and
 # `perf`, and dotnet-gcdump and dotnet-counters (`dotnet tool install -g`) for `heap`.
 set -euo pipefail
-mode=${1:?mode: cpu, perf or heap}; impl=${2:?impl}; streams=${3:?streams}
+mode=${1:?mode: cpu, perf, stat, gc or heap}; impl=${2:?impl}; streams=${3:?streams}
 root=$(cd "$(dirname "$0")/.." && pwd)
 out=${OUT:-$(mktemp -d)}
 mkdir -p "$out"
@@ -31,7 +33,7 @@ port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); pr
 base=http://127.0.0.1:$port
 interval=${INTERVAL_MS:-$([ "$mode" = heap ] && echo 1000 || echo 50)}
 DOTNET_TC_CallCountingDelayMs=0 DOTNET_PerfMapEnabled=$([ "$mode" = perf ] && echo 1 || echo 0) DOTNET_EnableWriteXorExecute=0 \
-  taskset -c 0 dotnet "$out/peers/Peers.dll" --impl "$impl" --urls "$base" --interval-ms "$interval" ${PEER_ARGS:-} >"$out/server.log" 2>&1 &
+  taskset -c 0 dotnet "$out/peers/Peers.dll" --impl "$impl" --urls "$base" --interval-ms "$interval" $([ "$mode" = gc ] && echo --gc-log true) ${PEER_ARGS:-} >"$out/server.log" 2>&1 &
 pid=$!
 trap 'kill $pid 2>/dev/null || true' EXIT
 for _ in $(seq 200); do curl -sf "$base/bench/stats" >/dev/null && break; sleep 0.1; done
@@ -70,6 +72,7 @@ fi
 
 # Warm-up at the measured concurrency, twice, so that the measured run finds its paths compiled.
 for _ in 1 2; do load -c "$streams" -n $((streams * 2)) --max-tokens 20 --ramp-up 1 -q; done
+[ "$mode" = gc ] && curl -sf -X POST "$base/bench/reset" >/dev/null
 before=$(stats)
 load -c "$streams" --ramp-up 1 --duration 11 --max-tokens 100 --timeout 120 --no-progress >"$out/load.log" 2>&1 &
 loader=$!
@@ -94,6 +97,11 @@ print(f"server CPU {(b['cpu_ms'] - a['cpu_ms']) / 1000:.2f} s, of which JIT {(b[
       f"GC paused {(b['gc_pause_ms'] - a['gc_pause_ms']) / 1000:.2f} s in {b['gc_collections'] - a['gc_collections']} collections")
 EOF
 grep -E '^TTFT|^ITL|^requests|^tokens' "$out/load.log"
+if [ "$mode" = gc ]; then
+  curl -sf "$base/bench/gc" >"$out/gc.txt"
+  grep '^gen[0-9]:' "$out/gc.txt"
+  echo "every collection: $out/gc.txt"
+fi
 if [ "$mode" = perf ]; then
   perf report -i "$out/perf.data" --no-children --sort sym --stdio -g none 2>/dev/null | python3 -c '
 import re, sys, collections

@@ -9,6 +9,12 @@
 #   SCENARIOS="fixed memory producer" PEERS="ours builtin" benchmarks/run.sh
 #                                only some scenarios (default all: saturation streams fixed memory storm producer); the
 #                                page then shows what the results folder holds
+#   SCENARIOS=paired RESULTS=/tmp/paired benchmarks/run.sh
+#                                the optional scenario "paired" (not in the default list): ours against the built-in in
+#                                PAIRED_ROUNDS (default 20) rounds of the 2,000-stream step and of TTFT at concurrency 1,
+#                                the order alternating, then each figure's geometric mean of ours over the built-in round
+#                                by round with its 95% confidence interval (about 25 minutes); alone, it writes no page
+#                                (RESULTS elsewhere keeps the page's results)
 #   SCENARIOS=redis benchmarks/run.sh
 #                                the optional scenario "redis" (not in the default list; needs redis-server): the Redis
 #                                response store against the in-memory one (benchmarks/ResponseStoreBenchmark); alone, it
@@ -304,6 +310,29 @@ if has producer; then
     $([ $quick = 1 ] && echo --job dry || echo --job short) --exporters github --artifacts "$out/bdn" >"$out/bdn.log" 2>&1 \
     || { echo "bench: BatchLoopBenchmarks failed:"; tail -20 "$out/bdn.log"; exit 1; }
   cp "$out"/bdn/results/*BatchLoopBenchmarks-report-github.md "$results/producer.md"
+fi
+
+# Ours against the built-in in many paired rounds, each server fresh and the order alternating (ours first in odd
+# rounds): the 2,000-stream step and TTFT at concurrency 1, whose ratios of medians over 5 to 7 rounds land on either
+# side of 1.0x from one run to the next (benchmarks/design.md, ninth pass).
+if has paired; then
+  n=$(scale 2000)
+  for r in $(seq "${PAIRED_ROUNDS:-20}"); do
+    for impl in $([ $(( r % 2 )) = 1 ] && echo "ours builtin" || echo "builtin ours"); do
+      echo "bench: paired round $r, $impl: $n open streams at 20 tokens/s, then TTFT"
+      measure_fresh "$impl" 50 "$impl-paired-streams-$n.r$r" --concurrency "$n" --ramp-up $(( n / 1000 + 1 )) \
+        --duration $(( n / 1000 + 1 + $(scale 10) )) --max-tokens 100 --timeout 120
+      start_peer "$impl" 0
+      warm_ttft 1 2000
+      measure "$impl-paired-ttft-1.r$r" --concurrency 1 --requests "$(scale 5000)" --max-tokens 1 --warmup 300
+      stop_peer
+    done
+  done
+  for key in itl_ms.p90 itl_ms.p99 itl_ms.max server_window.cpu_s; do
+    dotnet "$out/loadgen/LoadGenerator.dll" paired "$results" "paired-streams-$n" "$key"
+  done
+  for key in ttft_ms.p50 server_window.cpu_s; do dotnet "$out/loadgen/LoadGenerator.dll" paired "$results" paired-ttft-1 "$key"; done
+  [ "$scenarios" = paired ] && exit 0
 fi
 
 # Background responses on Redis against memory (issue 16): in-process server and readers, interleaved rounds.

@@ -47,7 +47,7 @@ public static class LoadGeneratorCommand
         {
             baseUrl, model, apiKey, concurrency, requests, duration, maxTokens, prompt, label, json, rampUp, warmup, abortAfter,
             settle, noUsage, extraBody, timeout, progress, noProgress, quiet,
-            ReportCommands.CreateReport(), ReportCommands.CreateMedian(),
+            ReportCommands.CreateReport(), ReportCommands.CreateMedian(), ReportCommands.CreatePaired(),
         };
 
         command.SetAction(async (parse, cancellationToken) =>

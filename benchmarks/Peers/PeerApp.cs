@@ -4,6 +4,7 @@ namespace Peers;
 /// Builds a peer: the same synthetic model behind one of three serving stacks, plus the <c>/bench</c> control
 /// endpoints. <c>--impl builtin|handwritten|ours</c>, <c>--interval-ms I</c>, <c>--model ID</c> (the ours peer's
 /// model id, default <c>synthetic</c>), <c>--alloc-sample true</c> (allocations by type at <c>GET /bench/allocs</c>),
+/// <c>--gc-log true</c> (every collection's pause at <c>GET /bench/gc</c>),
 /// and the usual <c>--urls</c> (default http://127.0.0.1:8000).
 /// </summary>
 public static class PeerApp
@@ -47,9 +48,17 @@ public static class PeerApp
         }
 
         app.MapGet("/bench/allocs", () => sampler?.Report() ?? "off: start the peer with --alloc-sample true\n");
+        var gcLog = options.GcLog ? new GcLog() : null;
+        if (gcLog is not null)
+        {
+            app.Lifetime.ApplicationStopped.Register(gcLog.Dispose);
+        }
+
+        app.MapGet("/bench/gc", () => gcLog?.Report() ?? "off: start the peer with --gc-log true\n");
         app.MapPost("/bench/reset", () =>
         {
             sampler?.Reset();
+            gcLog?.Reset();
             stats.Reset();
             return TypedResults.NoContent();
         });

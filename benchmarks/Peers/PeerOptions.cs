@@ -3,7 +3,7 @@ using System.Globalization;
 namespace Peers;
 
 /// <summary>The peer's settings, from the command line (<c>--impl</c>, <c>--interval-ms</c>, <c>--model</c>,
-/// <c>--alloc-sample</c>).</summary>
+/// <c>--alloc-sample</c>, <c>--gc-log</c>).</summary>
 internal sealed class PeerOptions
 {
     public static readonly string[] Impls = ["builtin", "handwritten", "ours"];
@@ -18,6 +18,9 @@ internal sealed class PeerOptions
 
     /// <summary>Whether <c>GET /bench/allocs</c> counts the runtime's allocation samples by type (<c>--alloc-sample true</c>).</summary>
     public bool AllocSample { get; init; }
+
+    /// <summary>Whether <c>GET /bench/gc</c> lists every collection's pause and promoted bytes (<c>--gc-log true</c>).</summary>
+    public bool GcLog { get; init; }
 
     public static PeerOptions From(IConfiguration configuration)
     {
@@ -34,12 +37,24 @@ internal sealed class PeerOptions
             throw new ArgumentException($"--interval-ms must be a non-negative number, not '{text}'.");
         }
 
-        bool allocSample = false;
-        if (configuration["alloc-sample"] is { } sample && !bool.TryParse(sample, out allocSample))
+        return new PeerOptions
         {
-            throw new ArgumentException($"--alloc-sample must be true or false, not '{sample}'.");
+            Impl = impl,
+            IntervalMs = interval,
+            Model = configuration["model"] ?? "synthetic",
+            AllocSample = Flag(configuration, "alloc-sample"),
+            GcLog = Flag(configuration, "gc-log"),
+        };
+    }
+
+    private static bool Flag(IConfiguration configuration, string name)
+    {
+        bool value = false;
+        if (configuration[name] is { } text && !bool.TryParse(text, out value))
+        {
+            throw new ArgumentException($"--{name} must be true or false, not '{text}'.");
         }
 
-        return new PeerOptions { Impl = impl, IntervalMs = interval, Model = configuration["model"] ?? "synthetic", AllocSample = allocSample };
+        return value;
     }
 }

@@ -50,10 +50,31 @@ public sealed class PeerStatsTests
         Assert.Contains(lines.Skip(1), line => line.Contains('%', StringComparison.Ordinal));
     }
 
+    [Fact]
+    public async Task BenchGc_WithGcLog_ListsEachCollectionsPause()
+    {
+        await using var peer = await PeerServer.StartAsync("ours", intervalMs: 0, "--gc-log", "true");
+        var uri = new Uri(peer.BaseAddress, "/bench/gc");
+
+        // The peer runs in this process: a collection here is one of its collections. The runtime's events reach the
+        // listener on a thread of their own, so the report is read until it lists one.
+        string report = "";
+        for (int attempt = 0; attempt < 100 && !report.Contains("gen2:", StringComparison.Ordinal); attempt++)
+        {
+            GC.Collect();
+            await Task.Delay(100, TestContext.Current.CancellationToken);
+            report = await PeerServer.Client.GetStringAsync(uri, TestContext.Current.CancellationToken);
+        }
+
+        Assert.Contains("gen2:", report, StringComparison.Ordinal);
+        Assert.Matches(@"(?m)^gen2 +\d+\.\d\d ms", report);
+    }
+
     [Theory]
     [InlineData("--impl", "nginx")]
     [InlineData("--interval-ms", "-1")]
     [InlineData("--alloc-sample", "yes")]
+    [InlineData("--gc-log", "1")]
     public void Create_BadArgument_Throws(string option, string value)
     {
         string[] args = option == "--impl" ? [option, value] : ["--impl", "ours", option, value];

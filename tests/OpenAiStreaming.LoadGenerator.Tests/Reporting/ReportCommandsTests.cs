@@ -24,6 +24,42 @@ public sealed class ReportCommandsTests : IDisposable
     }
 
     [Fact]
+    public async Task Paired_PrintsOursOverTheBuiltinRoundByRound()
+    {
+        // Round by round 50/40, 60/50 and 40/50; round 4 has no built-in run and does not count.
+        double[] ours = [50, 60, 40, 70], builtin = [40, 50, 50];
+        for (int i = 0; i < ours.Length; i++)
+        {
+            _results.Run($"ours-streams-2000.r{i + 1}", itl: ResultsFolder.Ms(50, ours[i]));
+        }
+
+        for (int i = 0; i < builtin.Length; i++)
+        {
+            _results.Run($"builtin-streams-2000.r{i + 1}", itl: ResultsFolder.Ms(50, builtin[i]));
+        }
+
+        var output = new StringWriter();
+        var parse = LoadGeneratorCommand.Create().Parse(["paired", _results.Path, "streams-2000", "itl_ms.p99"]);
+        parse.InvocationConfiguration.Output = output;
+        int exit = await parse.InvokeAsync(cancellationToken: TestContext.Current.CancellationToken);
+
+        Assert.Equal(0, exit);
+        Assert.Equal("itl_ms.p99 of streams-2000: 1.063× (95% CI 0.576–1.962) over 3 rounds; ours lower in 1\n", output.ToString().ReplaceLineEndings("\n"));
+    }
+
+    [Fact]
+    public async Task Paired_NoRounds_FailsAndSaysSo()
+    {
+        _results.Run("ours-streams-2000.r1", itl: ResultsFolder.Ms(50, 60));
+        var output = new StringWriter();
+        var parse = LoadGeneratorCommand.Create().Parse(["paired", _results.Path, "streams-2000", "itl_ms.p99"]);
+        parse.InvocationConfiguration.Output = output;
+
+        Assert.Equal(1, await parse.InvokeAsync(cancellationToken: TestContext.Current.CancellationToken));
+        Assert.Contains("fewer than two rounds of both", output.ToString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Report_WritesThePageAndPlots()
     {
         _results.Run("builtin-saturation-64", tokens: 100_000);
