@@ -13,8 +13,8 @@
 #                                the optional scenario "paired" (not in the default list): ours against the built-in in
 #                                PAIRED_ROUNDS (default 20) rounds of the 2,000-stream step and of TTFT at concurrency 1,
 #                                the order alternating, then each figure's geometric mean of ours over the built-in round
-#                                by round with its 95% confidence interval (about 25 minutes); alone, it writes no page
-#                                (RESULTS elsewhere keeps the page's results)
+#                                by round with its 95% confidence interval (about 30 minutes); alone, it writes no page
+#                                (RESULTS elsewhere keeps the page's results); with others, the page gets its table
 #   SCENARIOS=redis benchmarks/run.sh
 #                                the optional scenario "redis" (not in the default list; needs redis-server): the Redis
 #                                response store against the in-memory one (benchmarks/ResponseStoreBenchmark); alone, it

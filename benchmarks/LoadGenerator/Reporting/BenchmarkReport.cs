@@ -50,6 +50,7 @@ public static class BenchmarkReport
         var md = new StringBuilder();
         Introduction(md, results, peers, environment);
         Targets(md, results);
+        Paired(md, results);
         if (results.Text("design.md") is { } design)
         {
             // The design notes (benchmarks/design.md, copied by run.sh): prose with the figures behind the design.
@@ -140,6 +141,40 @@ public static class BenchmarkReport
         Line(md, $"| streams failing among 10,000 open at 1 token/s (all rounds) | {failed?.ToString(CultureInfo.InvariantCulture) ?? Missing} "
             + $"| {results.MemoryFailures("builtin", 10000)?.ToString(CultureInfo.InvariantCulture) ?? Missing} | | | | 0 | {(failed is { } f ? Verdict(f == 0) : Missing)} |");
         Line(md, "| allocations per event (BenchmarkDotNet `EventWriteBenchmarks`, not run by this script) | 0 B | | | | | 0 B | |");
+        Line(md, string.Empty);
+    }
+
+    /// <summary>The paired scenario's figures (<c>SCENARIOS=paired</c>), when the run had it.</summary>
+    private static void Paired(StringBuilder md, BenchmarkResults results)
+    {
+        var runs = results.PairedRuns();
+        if (runs.Count == 0)
+        {
+            return;
+        }
+
+        Line(md, "## Against the built-in, round by round\n");
+        Line(md, "The paired scenario: in each round both servers run the same step fresh, back to back, the order alternating. "
+            + "The figure is the geometric mean of ours' value over the built-in's in the same round, with its 95% confidence "
+            + "interval: a difference of a few percent that the medians above cannot tell from the spread between server "
+            + "processes shows here as an interval clear of 1.0×.\n");
+        Line(md, "| run | figure | ours over the built-in | 95% confidence interval | rounds | ours lower in |");
+        Line(md, "|---|---|---:|---:|---:|---:|");
+        foreach (string run in runs)
+        {
+            string[] keys = run.Contains("-ttft-", StringComparison.Ordinal)
+                ? ["ttft_ms.p50", "server_window.cpu_s"]
+                : ["itl_ms.p90", "itl_ms.p99", "itl_ms.max", "server_window.cpu_s"];
+            foreach (string key in keys)
+            {
+                if (PairedComparison.Of(results.PairedRatios($"ours-{run}", $"builtin-{run}", name => BenchmarkResults.Number(results.Load(name), key))) is { } c)
+                {
+                    Line(md, string.Create(CultureInfo.InvariantCulture,
+                        $"| {run} | `{key}` | {c.GeometricMean:F3}× | {c.Low:F3}–{c.High:F3} | {c.Rounds} | {c.OursLower} |"));
+                }
+            }
+        }
+
         Line(md, string.Empty);
     }
 

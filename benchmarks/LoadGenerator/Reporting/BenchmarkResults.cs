@@ -182,6 +182,12 @@ public sealed partial class BenchmarkResults
         return values.Count == 0 ? (null, null) : (values[values.Count / 2], values[^1]);
     }
 
+    /// <summary>The runs of the paired scenario that ours has rounds of, without the peer (<c>paired-streams-2000</c> for
+    /// <c>ours-paired-streams-2000.r1.json</c>), in order.</summary>
+    /// <returns>The names.</returns>
+    public IReadOnlyList<string> PairedRuns() =>
+        [.. FileNames().Select(f => PairedRoundFile().Match(f)).Where(m => m.Success).Select(m => m.Groups[1].Value).Distinct().Order(StringComparer.Ordinal)];
+
     /// <summary>The stream counts of the concurrency ramp that have a median result, in order.</summary>
     /// <returns>The counts.</returns>
     public IReadOnlyList<int> StreamSteps() =>
@@ -292,6 +298,9 @@ public sealed partial class BenchmarkResults
 
     [GeneratedRegex(@"\.r\d+\.steal$")]
     private static partial Regex StealFile();
+
+    [GeneratedRegex(@"^ours-(paired-.+)\.r\d+\.json$")]
+    private static partial Regex PairedRoundFile();
 
     [GeneratedRegex(@"-streams-(\d+)\.json$")]
     private static partial Regex StreamsFile();
