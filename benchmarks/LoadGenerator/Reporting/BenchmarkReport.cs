@@ -50,7 +50,7 @@ public static class BenchmarkReport
         var md = new StringBuilder();
         Introduction(md, results, peers, environment);
         Targets(md, results);
-        Paired(md, results);
+        PairedRounds(md, results);
         if (results.Text("design.md") is { } design)
         {
             // The design notes (benchmarks/design.md, copied by run.sh): prose with the figures behind the design.
@@ -117,23 +117,22 @@ public static class BenchmarkReport
         }
 
         IReadOnlyList<double> Paired(string name, Func<string, double?> value) => results.PairedRatios($"ours-{name}", $"builtin-{name}", value);
-        Func<string, double?> Key(string key) => name => P(results.Load(name), key);
 
         Row("p99 gap between tokens, 2,000 streams at 20 tokens/s", P(results.Load("ours-streams-2000"), "itl_ms.p99"),
-            P(results.Load("builtin-streams-2000"), "itl_ms.p99"), Paired("streams-2000", Key("itl_ms.p99")), 1.0, false, " ms");
+            P(results.Load("builtin-streams-2000"), "itl_ms.p99"), Paired("streams-2000", results.Figure("itl_ms.p99")), 1.0, false, " ms");
         Row("p99 gap between tokens, 5,000 streams at 20 tokens/s (both past one core's capacity)", P(results.Load("ours-streams-5000"), "itl_ms.p99"),
-            P(results.Load("builtin-streams-5000"), "itl_ms.p99"), Paired("streams-5000", Key("itl_ms.p99")), null, false, " ms");
+            P(results.Load("builtin-streams-5000"), "itl_ms.p99"), Paired("streams-5000", results.Figure("itl_ms.p99")), null, false, " ms");
         Row("memory per open stream (1 token/s)", results.MemoryPerStream("ours"), results.MemoryPerStream("builtin"), results.PairedMemoryRatios(),
             1.0, false, " KiB");
         Row("TTFT p50 overhead, 1 stream, instant backend", P(results.Load("ours-ttft-1"), "ttft_ms.p50"),
-            P(results.Load("builtin-ttft-1"), "ttft_ms.p50"), Paired("ttft-1", Key("ttft_ms.p50")), 1.0, false, " ms");
+            P(results.Load("builtin-ttft-1"), "ttft_ms.p50"), Paired("ttft-1", results.Figure("ttft_ms.p50")), 1.0, false, " ms");
         Row("server CPU seconds at the 500-stream step (median of the rounds)", results.MedianCpuSeconds("ours-streams-500"), results.MedianCpuSeconds("builtin-streams-500"),
             Paired("streams-500", results.CpuSeconds), 1.0, false, " s");
         Row("thread-pool work items per token at 500 streams", results.WorkItemsPerToken("ours-streams-500"),
             results.WorkItemsPerToken("builtin-streams-500"), Paired("streams-500", results.WorkItemsPerToken), null, false, string.Empty);
         Row("saturation events/s, one chunk per token (64 streams)", P(results.Load("ours-unmerged-saturation-64"), "events_per_s"),
             P(results.Load("builtin-saturation-64"), "events_per_s"),
-            results.PairedRatios("ours-unmerged-saturation-64", "builtin-saturation-64", Key("events_per_s")), 1.5, true, string.Empty);
+            results.PairedRatios("ours-unmerged-saturation-64", "builtin-saturation-64", results.Figure("events_per_s")), 1.5, true, string.Empty);
         Row("saturation events per server CPU second, one chunk per token (64 streams)", results.EventsPerCpuSecond("ours-unmerged-saturation-64"),
             results.EventsPerCpuSecond("builtin-saturation-64"),
             results.PairedRatios("ours-unmerged-saturation-64", "builtin-saturation-64", results.EventsPerCpuSecond), 1.5, true, string.Empty);
@@ -145,7 +144,7 @@ public static class BenchmarkReport
     }
 
     /// <summary>The paired scenario's figures (<c>SCENARIOS=paired</c>), when the run had it.</summary>
-    private static void Paired(StringBuilder md, BenchmarkResults results)
+    private static void PairedRounds(StringBuilder md, BenchmarkResults results)
     {
         var runs = results.PairedRuns();
         if (runs.Count == 0)
@@ -167,7 +166,7 @@ public static class BenchmarkReport
                 : ["itl_ms.p90", "itl_ms.p99", "itl_ms.max", "server_window.cpu_s"];
             foreach (string key in keys)
             {
-                if (PairedComparison.Of(results.PairedRatios($"ours-{run}", $"builtin-{run}", name => BenchmarkResults.Number(results.Load(name), key))) is { } c)
+                if (PairedComparison.Of(results.PairedRatios($"ours-{run}", $"builtin-{run}", results.Figure(key))) is { } c)
                 {
                     Line(md, string.Create(CultureInfo.InvariantCulture,
                         $"| {run} | `{key}` | {c.GeometricMean:F3}× | {c.Low:F3}–{c.High:F3} | {c.Rounds} | {c.OursLower} |"));

@@ -55,6 +55,12 @@ public sealed partial class BenchmarkResults
         return result is JsonValue value && value.TryGetValue(out double number) ? number : null;
     }
 
+    /// <summary>The figure at <paramref name="key"/> of a run given its name (<see cref="Number"/> of <see cref="Load"/>), as
+    /// <see cref="PairedRatios"/> takes it.</summary>
+    /// <param name="key">Property names joined by dots, such as <c>itl_ms.p99</c>.</param>
+    /// <returns>The figure of a run, or null where it is missing.</returns>
+    public Func<string, double?> Figure(string key) => name => Number(Load(name), key);
+
     /// <summary>The smallest and largest of the rounds' values of <paramref name="name"/>, as "a–b".</summary>
     /// <param name="name">The run's name without its round.</param>
     /// <returns>The range, or an empty string when there were fewer than two rounds.</returns>

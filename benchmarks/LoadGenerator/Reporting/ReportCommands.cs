@@ -59,7 +59,7 @@ public static class ReportCommands
         {
             var folder = new BenchmarkResults(parse.GetValue(results)!.FullName);
             string run = parse.GetValue(name)!, figure = parse.GetValue(key)!;
-            var comparison = PairedComparison.Of(folder.PairedRatios($"ours-{run}", $"builtin-{run}", n => BenchmarkResults.Number(folder.Load(n), figure)));
+            var comparison = PairedComparison.Of(folder.PairedRatios($"ours-{run}", $"builtin-{run}", folder.Figure(figure)));
             parse.InvocationConfiguration.Output.WriteLine($"{figure} of {run}: {comparison?.ToString() ?? "fewer than two rounds of both"}");
             return comparison is null ? 1 : 0;
         });

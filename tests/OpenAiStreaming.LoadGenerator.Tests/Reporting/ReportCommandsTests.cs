@@ -27,16 +27,8 @@ public sealed class ReportCommandsTests : IDisposable
     public async Task Paired_PrintsOursOverTheBuiltinRoundByRound()
     {
         // Round by round 50/40, 60/50 and 40/50; round 4 has no built-in run and does not count.
-        double[] ours = [50, 60, 40, 70], builtin = [40, 50, 50];
-        for (int i = 0; i < ours.Length; i++)
-        {
-            _results.Run($"ours-streams-2000.r{i + 1}", itl: ResultsFolder.Ms(50, ours[i]));
-        }
-
-        for (int i = 0; i < builtin.Length; i++)
-        {
-            _results.Run($"builtin-streams-2000.r{i + 1}", itl: ResultsFolder.Ms(50, builtin[i]));
-        }
+        _results.Rounds("ours-streams-2000", [50, 60, 40, 70], (name, p99) => _results.Run(name, itl: ResultsFolder.Ms(50, p99)));
+        _results.Rounds("builtin-streams-2000", [40, 50, 50], (name, p99) => _results.Run(name, itl: ResultsFolder.Ms(50, p99)));
 
         var output = new StringWriter();
         var parse = LoadGeneratorCommand.Create().Parse(["paired", _results.Path, "streams-2000", "itl_ms.p99"]);

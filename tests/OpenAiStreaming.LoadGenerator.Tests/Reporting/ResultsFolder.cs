@@ -39,6 +39,15 @@ internal sealed class ResultsFolder : IDisposable
             ItlHistogram = itlHistogram ?? [],
         }, File(name + ".json"));
 
+    /// <summary>Writes NAME.r1.json, NAME.r2.json, … one round per value, each by <paramref name="run"/> (its name, its value).</summary>
+    public void Rounds(string name, IReadOnlyList<double> values, Action<string, double> run)
+    {
+        for (int i = 0; i < values.Count; i++)
+        {
+            run($"{name}.r{i + 1}", values[i]);
+        }
+    }
+
     /// <summary>Writes a file of the folder.</summary>
     public void Write(string fileName, string text) => System.IO.File.WriteAllText(File(fileName), text);
 
