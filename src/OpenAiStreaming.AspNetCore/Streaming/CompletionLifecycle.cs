@@ -239,16 +239,7 @@ internal sealed class CompletionLifecycle
             {
                 try
                 {
-                    var pumpOptions = new TokenPumpOptions
-                    {
-                        Capacity = Options.MaxQueuedDeltas,
-                        MaxBufferedBytes = Options.MaxBufferedBytes,
-                        TimeProvider = _environment.TimeProvider,
-
-                        // The response waits on the pump right after starting it (below, or RespondWholeAsync).
-                        StartOnFirstWait = true,
-                    };
-                    pump = await ChatProducer.StartAsync(_client, _request, pumpOptions, Aborted).ConfigureAwait(false);
+                    pump = await ChatProducer.StartAsync(_client, _request, _environment, Aborted).ConfigureAwait(false);
                 }
                 catch (ArgumentException ex) when (!Aborted.IsCancellationRequested)
                 {
