@@ -137,9 +137,23 @@ public sealed class TokenPump<T> : IAsyncDisposable, IWaitAnswer
     /// <summary>The pool this pump goes back to once disposed; null for one that is not pooled.</summary>
     private readonly TokenPumpPool<T>? _pool;
 
-    /// <summary>The task that pumps an enumerable producer, set by <see cref="Start"/> before the pump is returned;
-    /// completed at once for a pushing one. Never faults.</summary>
-    private Task _producer = Task.CompletedTask;
+    /// <summary>
+    /// The run of an enumerable producer (<see cref="PumpAsync"/>), set by <see cref="Start"/> before the pump is
+    /// returned; completed at once for a pushing one. Never faults. Awaited once, by the task <see cref="Completion"/>
+    /// makes of it when asked, or else by <see cref="DisposeAsync"/>: its state machine goes back to the runtime's pool
+    /// then, rather than staying one more object per stream that lives as long as the stream.
+    /// </summary>
+    private ValueTask _producer;
+
+    /// <summary>What <see cref="Completion"/> returns once asked: the run as a task, or a completed one after
+    /// <see cref="DisposeAsync"/> has awaited it. Guarded by <see cref="_lock"/>, as the next two are.</summary>
+    private Task? _completion;
+
+    /// <summary>True while <see cref="DisposeAsync"/> awaits the run itself (nobody asked for <see cref="Completion"/> first).</summary>
+    private bool _disposeAwaitsProducer;
+
+    /// <summary>The task of a <see cref="Completion"/> asked for while <see cref="DisposeAsync"/> awaits the run; completed by it.</summary>
+    private TaskCompletionSource? _lateCompletion;
 
     /// <summary>The pump's own producer while it is parked for the thread-pool work item that <see cref="StartGate"/>
     /// queued (or for the consumer's first wait, before it starts); null while neither has it;
@@ -222,7 +236,21 @@ public sealed class TokenPump<T> : IAsyncDisposable, IWaitAnswer
     public CancellationToken ProducerToken { get; private set; }
 
     /// <summary>Completes when an enumerable producer has finished, whatever the outcome. Never faults.</summary>
-    public Task Completion => _producer;
+    public Task Completion
+    {
+        get
+        {
+            lock (_lock)
+            {
+                if (_completion is null && _disposeAwaitsProducer)
+                {
+                    return (_lateCompletion ??= new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).Task;
+                }
+
+                return _completion ??= _producer.AsTask();
+            }
+        }
+    }
 
     /// <summary>Bytes waiting for the consumer now.</summary>
     public long BufferedBytes
@@ -345,7 +373,7 @@ public sealed class TokenPump<T> : IAsyncDisposable, IWaitAnswer
         // leaves the caller's context.
         _producer = SynchronizationContext.Current is null && TaskScheduler.Current == TaskScheduler.Default
             ? PumpAsync(items, selector, yieldFirst: true)
-            : Task.Run(() => PumpAsync(items, selector, yieldFirst: false));
+            : new ValueTask(Task.Run(() => PumpAsync(items, selector, yieldFirst: false).AsTask()));
     }
 
     /// <summary>
@@ -681,6 +709,7 @@ public sealed class TokenPump<T> : IAsyncDisposable, IWaitAnswer
     public async ValueTask DisposeAsync()
     {
         bool running;
+        Task? completion;
         lock (_lock)
         {
             if (_disposed)
@@ -690,10 +719,12 @@ public sealed class TokenPump<T> : IAsyncDisposable, IWaitAnswer
 
             _disposed = true;
             running = !_completed;
+            completion = _completion;
+            _disposeAwaitsProducer = completion is null;
             AssertInvariants();
         }
 
-        if (running || !_producer.IsCompleted)
+        if (running || !(completion?.IsCompleted ?? _producer.IsCompleted))
         {
             _cts.Cancel();
         }
@@ -704,7 +735,23 @@ public sealed class TokenPump<T> : IAsyncDisposable, IWaitAnswer
             ThreadPool.UnsafeQueueUserWorkItem(static parked => parked(), parked, preferLocal: false);
         }
 
-        await _producer.ConfigureAwait(false);
+        if (completion is null)
+        {
+            await _producer.ConfigureAwait(false);
+            TaskCompletionSource? late;
+            lock (_lock)
+            {
+                _completion = Task.CompletedTask;
+                _disposeAwaitsProducer = false;
+                late = _lateCompletion;
+            }
+
+            late?.SetResult();
+        }
+        else
+        {
+            await completion.ConfigureAwait(false);
+        }
 
         // Waits for a cancellation callback in flight, which uses _cts.
         _callerRegistration.Dispose();
@@ -736,6 +783,9 @@ public sealed class TokenPump<T> : IAsyncDisposable, IWaitAnswer
             _writtenBytes = _readBytes = _peakBufferedBytes = _mergedCount = 0;
             _completed = _disposed = false;
             _error = null;
+            _producer = default;
+            _completion = null;
+            _lateCompletion = null;
         }
 
         if (!_cts.TryReset())
@@ -746,7 +796,6 @@ public sealed class TokenPump<T> : IAsyncDisposable, IWaitAnswer
 
         _callerToken = default;
         _callerRegistration = default;
-        _producer = Task.CompletedTask;
         _start = null;
         _startedByConsumer = false;
         if (Volatile.Read(ref _idleTimerDue) != long.MaxValue)
@@ -796,7 +845,8 @@ public sealed class TokenPump<T> : IAsyncDisposable, IWaitAnswer
     /// consumer can send them: a short answer that is ready at once (or the first deltas of a long one) goes out in the
     /// consumer's first flush, with no thread-pool dispatch or second send for its end.
     /// </summary>
-    private async Task PumpAsync<TSource>(IAsyncEnumerable<TSource> items, Func<TSource, T> selector, bool yieldFirst)
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
+    private async ValueTask PumpAsync<TSource>(IAsyncEnumerable<TSource> items, Func<TSource, T> selector, bool yieldFirst)
     {
         // Off the caller's thread: the model runs on the pump's task, never inside the request that started it. Started
         // by the consumer's first wait, it makes there what is ready at once, up to FirstBurst deltas.
