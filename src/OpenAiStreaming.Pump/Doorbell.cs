@@ -40,14 +40,6 @@ internal sealed class Doorbell(IWaitAnswer pump) : IValueTaskSource<PumpSignal>,
     /// <summary>The parked wait. Reset only by the waiter, while no ringer can complete it (the state is not Waiting).</summary>
     private ManualResetValueTaskSourceCore<PumpSignal> _core;
 
-    /// <summary>True from a wait that parked until the consumer has its result: while it is, a ring may still answer
-    /// it, on the thread pool.</summary>
-    private bool _parked;
-
-    /// <summary>Whether the consumer has a parked wait it has not taken the result of: a wait it left behind, which a
-    /// later ring still answers. A doorbell with one is not <see cref="Reset"/> for another stream.</summary>
-    public bool HasParkedWait => _parked;
-
     /// <summary>Clears a ring nobody waited for, so a ring after this call is not lost and one before it is not seen twice.</summary>
     public void Clear() => Interlocked.CompareExchange(ref _state, Idle, Rung);
 
@@ -61,15 +53,7 @@ internal sealed class Doorbell(IWaitAnswer pump) : IValueTaskSource<PumpSignal>,
             return error is null ? new ValueTask<PumpSignal>(signal) : ValueTask.FromException<PumpSignal>(error);
         }
 
-        _parked = true;
         return new ValueTask<PumpSignal>(this, _core.Version);
-    }
-
-    /// <summary>Makes the bell as new for another stream: nobody waits on it (<see cref="HasParkedWait"/> is false).</summary>
-    public void Reset()
-    {
-        Debug.Assert(!_parked, "A wait left parked can still be answered.");
-        Volatile.Write(ref _state, Idle);
     }
 
     /// <summary>Rings: answers the parked wait, or leaves the ring for the next look.</summary>
@@ -161,11 +145,7 @@ internal sealed class Doorbell(IWaitAnswer pump) : IValueTaskSource<PumpSignal>,
 
     void IThreadPoolWorkItem.Execute() => Answer();
 
-    PumpSignal IValueTaskSource<PumpSignal>.GetResult(short token)
-    {
-        _parked = false;
-        return _core.GetResult(token);
-    }
+    PumpSignal IValueTaskSource<PumpSignal>.GetResult(short token) => _core.GetResult(token);
 
     ValueTaskSourceStatus IValueTaskSource<PumpSignal>.GetStatus(short token) => _core.GetStatus(token);
 

@@ -115,45 +115,19 @@ public sealed class TokenPump<T> : IAsyncDisposable, IWaitAnswer
     /// <summary>Where idle deadlines and the idle timer read time.</summary>
     private readonly TimeProvider _timeProvider;
 
-    /// <summary>Cancelled with the caller's token, by <see cref="Cancel"/>, an overflow, and <see cref="DisposeAsync"/>;
-    /// reset or replaced when a pooled pump starts again.</summary>
-    private CancellationTokenSource _cts;
+    /// <summary>Cancelled with the caller's token, by <see cref="Cancel"/>, an overflow, and <see cref="DisposeAsync"/>.</summary>
+    private readonly CancellationTokenSource _cts;
 
     /// <summary>The caller's token. Its one registration both cancels <see cref="_cts"/> and rings the bell, so a
     /// consumer that waits with this same token (the usual case) needs no registration of its own.</summary>
-    private CancellationToken _callerToken;
+    private readonly CancellationToken _callerToken;
 
     /// <summary>The registration of <see cref="_callerToken"/>.</summary>
-    private CancellationTokenRegistration _callerRegistration;
+    private readonly CancellationTokenRegistration _callerRegistration;
 
-    /// <summary>Cancels the pump passed as state and rings its bell: what the caller's token does when cancelled.</summary>
-    private static readonly Action<object?> s_callerCancelled = static state =>
-    {
-        var pump = (TokenPump<T>)state!;
-        pump._cts.Cancel();
-        pump._doorbell.Ring(inline: false);
-    };
-
-    /// <summary>The pool this pump goes back to once disposed; null for one that is not pooled.</summary>
-    private readonly TokenPumpPool<T>? _pool;
-
-    /// <summary>
-    /// The run of an enumerable producer (<see cref="PumpAsync"/>), set by <see cref="Start"/> before the pump is
-    /// returned; completed at once for a pushing one. Never faults. Awaited once, by the task <see cref="Completion"/>
-    /// makes of it when asked, or else by <see cref="DisposeAsync"/>: its state machine goes back to the runtime's pool
-    /// then, rather than staying one more object per stream that lives as long as the stream.
-    /// </summary>
-    private ValueTask _producer;
-
-    /// <summary>What <see cref="Completion"/> returns once asked: the run as a task, or a completed one after
-    /// <see cref="DisposeAsync"/> has awaited it. Guarded by <see cref="_lock"/>, as the next two are.</summary>
-    private Task? _completion;
-
-    /// <summary>True while <see cref="DisposeAsync"/> awaits the run itself (nobody asked for <see cref="Completion"/> first).</summary>
-    private bool _disposeAwaitsProducer;
-
-    /// <summary>The task of a <see cref="Completion"/> asked for while <see cref="DisposeAsync"/> awaits the run; completed by it.</summary>
-    private TaskCompletionSource? _lateCompletion;
+    /// <summary>The task that pumps an enumerable producer, set by <see cref="Start"/> before the pump is returned;
+    /// completed at once for a pushing one. Never faults.</summary>
+    private Task _producer = Task.CompletedTask;
 
     /// <summary>The pump's own producer while it is parked for the thread-pool work item that <see cref="StartGate"/>
     /// queued (or for the consumer's first wait, before it starts); null while neither has it;
@@ -203,10 +177,6 @@ public sealed class TokenPump<T> : IAsyncDisposable, IWaitAnswer
     private CancellationTokenRegistration _waitRegistration;
 
     private TokenPump(IDeltaMerger<T> merger, TokenPumpOptions? options, CancellationToken cancellationToken)
-        : this(merger, options, pool: null) => Open(cancellationToken);
-
-    /// <summary>A pump not yet opened: <see cref="Open"/> links it to a caller's token.</summary>
-    internal TokenPump(IDeltaMerger<T> merger, TokenPumpOptions? options, TokenPumpPool<T>? pool)
     {
         ArgumentNullException.ThrowIfNull(merger);
         options ??= new TokenPumpOptions();
@@ -218,39 +188,26 @@ public sealed class TokenPump<T> : IAsyncDisposable, IWaitAnswer
         _maxBufferedBytes = options.MaxBufferedBytes;
         _timeProvider = options.TimeProvider;
         _startOnFirstWait = options.StartOnFirstWait;
-        _pool = pool;
         _doorbell = new Doorbell(this);
         _cts = new CancellationTokenSource();
-    }
-
-    /// <summary>Links the pump to the caller's token: a new pump, or a pooled one that <see cref="Reset"/> made as new.</summary>
-    private void Open(CancellationToken cancellationToken)
-    {
         ProducerToken = _cts.Token;
         _callerToken = cancellationToken;
-        _callerRegistration = cancellationToken.UnsafeRegister(s_callerCancelled, this);
+        _callerRegistration = cancellationToken.UnsafeRegister(
+            static state =>
+            {
+                var pump = (TokenPump<T>)state!;
+                pump._cts.Cancel();
+                pump._doorbell.Ring(inline: false);
+            },
+            this);
     }
 
     /// <summary>The token the producer runs under: cancelled with the caller's token, by <see cref="Cancel"/>, when the
     /// consumer falls past the byte limit, and on dispose. A pushing model loop stops the sequence when it fires.</summary>
-    public CancellationToken ProducerToken { get; private set; }
+    public CancellationToken ProducerToken { get; }
 
     /// <summary>Completes when an enumerable producer has finished, whatever the outcome. Never faults.</summary>
-    public Task Completion
-    {
-        get
-        {
-            lock (_lock)
-            {
-                if (_completion is null && _disposeAwaitsProducer)
-                {
-                    return (_lateCompletion ??= new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).Task;
-                }
-
-                return _completion ??= _producer.AsTask();
-            }
-        }
-    }
+    public Task Completion => _producer;
 
     /// <summary>Bytes waiting for the consumer now.</summary>
     public long BufferedBytes
@@ -325,55 +282,25 @@ public sealed class TokenPump<T> : IAsyncDisposable, IWaitAnswer
         ArgumentNullException.ThrowIfNull(source);
         ArgumentNullException.ThrowIfNull(selector);
         var pump = new TokenPump<T>(merger, options, cancellationToken);
-        pump.Run(source, selector);
-        return pump;
-    }
-
-    /// <summary>Starts a pump from <paramref name="pool"/> (see <see cref="TokenPumpPool{T}.StartSelecting"/>).</summary>
-    internal static TokenPump<T> StartPooled<TSource>(
-        TokenPumpPool<T> pool, Func<CancellationToken, IAsyncEnumerable<TSource>> source, Func<TSource, T> selector, CancellationToken cancellationToken)
-    {
-        ArgumentNullException.ThrowIfNull(source);
-        ArgumentNullException.ThrowIfNull(selector);
-        var pump = pool.Rent();
-        pump.Open(cancellationToken);
-        try
-        {
-            pump.Run(source, selector);
-        }
-        catch
-        {
-            // Never started: as good as new once its registration is gone.
-            pump._callerRegistration.Dispose();
-            pump.Reset();
-            pool.Return(pump);
-            throw;
-        }
-
-        return pump;
-    }
-
-    /// <summary>Calls <paramref name="source"/> on the caller's thread and starts enumerating it (see <see cref="Start"/>).</summary>
-    private void Run<TSource>(Func<CancellationToken, IAsyncEnumerable<TSource>> source, Func<TSource, T> selector)
-    {
         IAsyncEnumerable<TSource> items;
         try
         {
-            items = source(ProducerToken);
+            items = source(pump.ProducerToken);
         }
-        catch when (_pool is null)
+        catch
         {
-            _callerRegistration.Dispose();
-            _cts.Dispose();
+            pump._callerRegistration.Dispose();
+            pump._cts.Dispose();
             throw;
         }
 
         // Where nothing else schedules continuations (a server's request), the producer's own task parks itself for the
         // thread pool or the consumer's first wait (StartGate), with no closure or wrapping task; elsewhere Task.Run
         // leaves the caller's context.
-        _producer = SynchronizationContext.Current is null && TaskScheduler.Current == TaskScheduler.Default
-            ? PumpAsync(items, selector, yieldFirst: true)
-            : new ValueTask(Task.Run(() => PumpAsync(items, selector, yieldFirst: false).AsTask()));
+        pump._producer = SynchronizationContext.Current is null && TaskScheduler.Current == TaskScheduler.Default
+            ? pump.PumpAsync(items, selector, yieldFirst: true)
+            : Task.Run(() => pump.PumpAsync(items, selector, yieldFirst: false));
+        return pump;
     }
 
     /// <summary>
@@ -700,16 +627,11 @@ public sealed class TokenPump<T> : IAsyncDisposable, IWaitAnswer
         _doorbell.Ring(inline: false);
     }
 
-    /// <summary>
-    /// Cancels the producer if it is still running and waits for an enumerable producer to finish. A pump from a
-    /// <see cref="TokenPumpPool{T}"/> then goes back to its pool: nothing may use it, or its <see cref="ProducerToken"/>,
-    /// once this has completed.
-    /// </summary>
+    /// <summary>Cancels the producer if it is still running and waits for an enumerable producer to finish.</summary>
     /// <returns>A task that completes when the producer has finished.</returns>
     public async ValueTask DisposeAsync()
     {
         bool running;
-        Task? completion;
         lock (_lock)
         {
             if (_disposed)
@@ -719,12 +641,10 @@ public sealed class TokenPump<T> : IAsyncDisposable, IWaitAnswer
 
             _disposed = true;
             running = !_completed;
-            completion = _completion;
-            _disposeAwaitsProducer = completion is null;
             AssertInvariants();
         }
 
-        if (running || !(completion?.IsCompleted ?? _producer.IsCompleted))
+        if (running || !_producer.IsCompleted)
         {
             _cts.Cancel();
         }
@@ -735,79 +655,13 @@ public sealed class TokenPump<T> : IAsyncDisposable, IWaitAnswer
             ThreadPool.UnsafeQueueUserWorkItem(static parked => parked(), parked, preferLocal: false);
         }
 
-        if (completion is null)
-        {
-            await _producer.ConfigureAwait(false);
-            TaskCompletionSource? late;
-            lock (_lock)
-            {
-                _completion = Task.CompletedTask;
-                _disposeAwaitsProducer = false;
-                late = _lateCompletion;
-            }
-
-            late?.SetResult();
-        }
-        else
-        {
-            await completion.ConfigureAwait(false);
-        }
+        await _producer.ConfigureAwait(false);
 
         // Waits for a cancellation callback in flight, which uses _cts.
         _callerRegistration.Dispose();
-        _waitRegistration.Dispose();
-        if (_pool is not null && !_doorbell.HasParkedWait)
-        {
-            Reset();
-            _pool.Return(this);
-            return;
-        }
-
         _cts.Dispose();
         _idleTimer?.Dispose();
-    }
-
-    /// <summary>
-    /// Makes a disposed pooled pump as good as new for its next <see cref="Open"/>, keeping what costs an allocation:
-    /// the queue's array, the lock, the doorbell, the idle timer, and the token source unless it was cancelled. Nothing
-    /// else holds it now: the producer has finished and every registration that could reach it is disposed. The idle
-    /// timer alone may still ring, late, into the next stream, which a ring that finds nothing to answer does not disturb.
-    /// </summary>
-    private void Reset()
-    {
-        lock (_lock)
-        {
-            _queue.Clear();
-            _tail = default;
-            _merging = false;
-            _writtenBytes = _readBytes = _peakBufferedBytes = _mergedCount = 0;
-            _completed = _disposed = false;
-            _error = null;
-            _producer = default;
-            _completion = null;
-            _lateCompletion = null;
-        }
-
-        if (!_cts.TryReset())
-        {
-            _cts.Dispose();
-            _cts = new CancellationTokenSource();
-        }
-
-        _callerToken = default;
-        _callerRegistration = default;
-        _start = null;
-        _startedByConsumer = false;
-        if (Volatile.Read(ref _idleTimerDue) != long.MaxValue)
-        {
-            _idleTimer!.Change(Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
-            Volatile.Write(ref _idleTimerDue, long.MaxValue);
-        }
-
-        _waitToken = default;
-        _waitRegistration = default;
-        _waitIdle = false;
-        _doorbell.Reset();
+        _waitRegistration.Dispose();
     }
 
     /// <summary>Asserts the invariants written beside <see cref="_lock"/>, which the caller holds.</summary>
@@ -845,8 +699,7 @@ public sealed class TokenPump<T> : IAsyncDisposable, IWaitAnswer
     /// consumer can send them: a short answer that is ready at once (or the first deltas of a long one) goes out in the
     /// consumer's first flush, with no thread-pool dispatch or second send for its end.
     /// </summary>
-    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
-    private async ValueTask PumpAsync<TSource>(IAsyncEnumerable<TSource> items, Func<TSource, T> selector, bool yieldFirst)
+    private async Task PumpAsync<TSource>(IAsyncEnumerable<TSource> items, Func<TSource, T> selector, bool yieldFirst)
     {
         // Off the caller's thread: the model runs on the pump's task, never inside the request that started it. Started
         // by the consumer's first wait, it makes there what is ready at once, up to FirstBurst deltas.

@@ -236,25 +236,6 @@ public class TokenPumpStartTests
         }
     }
 
-    [Fact]
-    public async Task Completion_AskedWhileDisposeAsyncWaitsForTheProducer_CompletesWhenTheProducerHasFinished()
-    {
-        // DisposeAsync awaits the producer's run itself when nobody asked for Completion first; asked meanwhile,
-        // Completion must not claim the producer finished, nor await the run a second time.
-        var ct = TestContext.Current.CancellationToken;
-        using var release = new ManualResetEventSlim();
-        var pump = await Task.Run(() => TokenPump<int>.Start(_ => Stubborn(release), Int32Merger.Instance, cancellationToken: ct), ct);
-        var disposing = pump.DisposeAsync().AsTask();
-        var completion = pump.Completion;
-
-        Assert.False(disposing.IsCompleted);
-        Assert.False(completion.IsCompleted);
-        release.Set();
-        await disposing.WaitAsync(WaitLimit, ct);
-        await completion.WaitAsync(WaitLimit, ct);
-        Assert.True(pump.Completion.IsCompletedSuccessfully);
-    }
-
     private static async Task<List<int>> ReadAllAsync(TokenPump<int> pump, CancellationToken cancellationToken, List<int>? items = null)
     {
         items ??= [];

@@ -17,30 +17,33 @@ internal static class ChatProducer
     /// <summary>
     /// A <see cref="TokenStreamChatClient"/> registered as it is writes straight into the pump (one queue) when there is
     /// one choice. Any other client, a <see cref="TokenStreamChatClient"/> inside a <see cref="ChatClientBuilder"/>
-    /// pipeline included, is enumerated through its streaming call, so that the pipeline's middleware sees every update,
-    /// into a pump from the environment's pool.
+    /// pipeline included, is enumerated through its streaming call, so that the pipeline's middleware sees every update.
     /// </summary>
     /// <exception cref="ArgumentException">The model rejected the request's arguments before producing anything.</exception>
     public static async ValueTask<TokenPump<ChatDelta>> StartAsync(
-        IChatClient client, ValidatedRequest request, StreamingEnvironment environment, CancellationToken cancellationToken)
+        IChatClient client, ValidatedRequest request, TokenPumpOptions options, CancellationToken cancellationToken)
     {
         if (request.Choices == 1 && request.StopSequences is null && client is not TokenStreamChatClient)
         {
             // The common case: the model's updates go into the pump as they come, with nothing in between.
-            return environment.Pumps.StartSelecting(
+            return TokenPump<ChatDelta>.StartSelecting(
                 ct => client.GetStreamingResponseAsync(request.Messages, request.Options, ct),
                 s_fromUpdate,
+                ChatDeltaMerger.Instance,
+                options,
                 cancellationToken);
         }
 
         if (client is not TokenStreamChatClient loop || request.Choices > 1)
         {
-            return environment.Pumps.Start(
+            return TokenPump<ChatDelta>.Start(
                 ct => request.Choices == 1 ? Generate(client, request, 0, ct) : MergeAsync(client, request, ct),
+                ChatDeltaMerger.Instance,
+                options,
                 cancellationToken);
         }
 
-        var pump = TokenPump<ChatDelta>.Create(ChatDeltaMerger.Instance, environment.PumpOptions, cancellationToken);
+        var pump = TokenPump<ChatDelta>.Create(ChatDeltaMerger.Instance, options, cancellationToken);
         try
         {
             loop.Start(new ChatSequence(request.Messages, request.Options, pump, NewFilter(request, 0)));

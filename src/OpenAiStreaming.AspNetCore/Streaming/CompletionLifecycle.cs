@@ -1,4 +1,3 @@
-using System.Runtime.CompilerServices;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.AI;
 using Microsoft.Extensions.ObjectPool;
@@ -129,11 +128,7 @@ internal sealed class CompletionLifecycle
         }
 
         _deadline = Options.MaxStreamDuration is { } duration ? new CancellationTokenSource(duration, _environment.TimeProvider) : null;
-
-        // The server needs a task; the state machine behind it comes from the runtime's pool and goes back to it when
-        // the request ends, so that an open stream carries a small task rather than its whole state, young, into the
-        // collector's older generations (docs/benchmarks.md, the far tail at thousands of streams).
-        return GenerateAsync().AsTask();
+        return GenerateAsync();
     }
 
     /// <summary>Answers a request that was not admitted with its failure, then records it.</summary>
@@ -233,8 +228,7 @@ internal sealed class CompletionLifecycle
     /// pump's registration, the shutdown deadline and the duration limit through one registration each, and the
     /// response waits with its token.
     /// </remarks>
-    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
-    private async ValueTask GenerateAsync()
+    private async Task GenerateAsync()
     {
         CompletionEnd? end = null;
         try
@@ -245,7 +239,16 @@ internal sealed class CompletionLifecycle
             {
                 try
                 {
-                    pump = await ChatProducer.StartAsync(_client, _request, _environment, Aborted).ConfigureAwait(false);
+                    var pumpOptions = new TokenPumpOptions
+                    {
+                        Capacity = Options.MaxQueuedDeltas,
+                        MaxBufferedBytes = Options.MaxBufferedBytes,
+                        TimeProvider = _environment.TimeProvider,
+
+                        // The response waits on the pump right after starting it (below, or RespondWholeAsync).
+                        StartOnFirstWait = true,
+                    };
+                    pump = await ChatProducer.StartAsync(_client, _request, pumpOptions, Aborted).ConfigureAwait(false);
                 }
                 catch (ArgumentException ex) when (!Aborted.IsCancellationRequested)
                 {
