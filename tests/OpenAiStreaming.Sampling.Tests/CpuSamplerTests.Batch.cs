@@ -136,12 +136,15 @@ public class BatchAllocationTests
             sampler.SampleBatch(logits, sequences, results);
         }
 
-        // Other threads of the process (the test runner's) may allocate meanwhile: the best of three rounds counts.
+        // Other threads of the process may allocate meanwhile (the test runner's; the thread pool adding a worker when a
+        // loaded machine delays the batch's work items: about 1 KiB each): the best of five rounds counts, and the bound
+        // is one object per call (24 bytes, the smallest there is), which any allocation on the batch's path exceeds.
+        const int Calls = 200;
         long allocated = long.MaxValue;
-        for (int round = 0; round < 3; round++)
+        for (int round = 0; round < 5; round++)
         {
             long before = GC.GetTotalAllocatedBytes(precise: true);
-            for (int i = 0; i < 200; i++)
+            for (int i = 0; i < Calls; i++)
             {
                 sampler.SampleBatch(logits, sequences, results);
             }
@@ -149,6 +152,6 @@ public class BatchAllocationTests
             allocated = Math.Min(allocated, GC.GetTotalAllocatedBytes(precise: true) - before);
         }
 
-        Assert.True(allocated < 200, $"{allocated} bytes over 200 batched calls");
+        Assert.True(allocated < Calls * 24, $"{allocated} bytes over {Calls} batched calls");
     }
 }
