@@ -10,7 +10,8 @@
 #                                               server's syscalls that a token costs (sendto, sched_yield, futex),
 #                                               or the events in PERF_EVENTS (e.g. instructions:u,instructions:k)
 #   benchmarks/profile.sh gc   IMPL STREAMS     the cpu load with the peer's --gc-log: each generation's collections
-#                                               during it, their pauses (p50, max, total) and the bytes they promoted
+#                                               during it, their pauses (p50, max, total), the bytes they promoted and
+#                                               the bytes they marked from each kind of root
 #   benchmarks/profile.sh heap IMPL STREAMS     STREAMS streams at 1 token/s (8 tokens each): dotnet-gcdump of the live
 #                                               heap with all open, then the peak resident memory and the GC's largest
 #                                               gen2 size and fragmentation (dotnet-counters)

@@ -68,6 +68,9 @@ public sealed class PeerStatsTests
 
         Assert.Contains("gen2:", report, StringComparison.Ordinal);
         Assert.Matches(@"(?m)^gen2 +\d+\.\d\d ms", report);
+
+        // A full collection marks from the threads' stacks at least (this test's own frames hold the peer).
+        Assert.Matches(@"(?m)^gen2: .*marked from stacks [1-9]\d* KiB", report);
     }
 
     [Theory]
