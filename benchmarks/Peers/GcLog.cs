@@ -24,8 +24,8 @@ internal sealed class GcLog : EventListener
     private DateTime _suspended;
 
     /// <summary>This collection's marked bytes by the runtime's root kind (0 stacks, 2 handles, 3 older generations,
-    /// 6 dependent handles, the rest finalization, overflow and background roots).</summary>
-    private long[] _marked = new long[RootKinds];
+    /// 6 dependent handles, the rest finalization, overflow and background roots); cleared as each collection starts.</summary>
+    private readonly long[] _marked = new long[RootKinds];
 
     private const int RootKinds = 10;
 
@@ -50,6 +50,7 @@ internal sealed class GcLog : EventListener
                 break;
             case { } name when name.StartsWith("GCStart", StringComparison.Ordinal):
                 _generation = Convert.ToInt32(Payload(e, "Depth"), CultureInfo.InvariantCulture);
+                Array.Clear(_marked);
                 break;
             case { } name when name.StartsWith("GCMarkWithType", StringComparison.Ordinal):
                 int kind = Convert.ToInt32(Payload(e, "Type"), CultureInfo.InvariantCulture);
@@ -68,7 +69,6 @@ internal sealed class GcLog : EventListener
                     _generation, (e.TimeStamp - _suspending).TotalMilliseconds, (_suspended - _suspending).TotalMilliseconds, _promoted0, _promoted1,
                     _marked[0], _marked[2] + _marked[6], _marked[3], _marked.Sum() - _marked[0] - _marked[2] - _marked[6] - _marked[3]));
                 _suspending = default;
-                _marked = new long[RootKinds];
                 break;
         }
     }
