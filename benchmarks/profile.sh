@@ -10,8 +10,9 @@
 #                                               server's syscalls that a token costs (sendto, sched_yield, futex),
 #                                               or the events in PERF_EVENTS (e.g. instructions:u,instructions:k)
 #   benchmarks/profile.sh gc   IMPL STREAMS     the cpu load with the peer's --gc-log: each generation's collections
-#                                               during it, their pauses (p50, max, total), the bytes they promoted and
-#                                               the bytes they marked from each kind of root
+#                                               during it, their pauses (p50, max, total), the bytes they promoted,
+#                                               the bytes they marked from each kind of root and how long that took,
+#                                               and the time from the end of marking to the collection's end
 #   benchmarks/profile.sh heap IMPL STREAMS     STREAMS streams at 1 token/s (8 tokens each): dotnet-gcdump of the live
 #                                               heap with all open, then the peak resident memory and the GC's largest
 #                                               gen2 size and fragmentation (dotnet-counters)
@@ -100,7 +101,7 @@ EOF
 grep -E '^TTFT|^ITL|^requests|^tokens' "$out/load.log"
 if [ "$mode" = gc ]; then
   curl -sf "$base/bench/gc" >"$out/gc.txt"
-  grep '^gen[0-9]:' "$out/gc.txt"
+  grep -E '^(gen[0-9]|not collections):' "$out/gc.txt"
   echo "every collection: $out/gc.txt"
 fi
 if [ "$mode" = perf ]; then

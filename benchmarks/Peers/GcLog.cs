@@ -8,24 +8,36 @@ namespace Peers;
 /// <summary>
 /// Records every collection from the runtime's GC events: its generation, how long the threads were stopped (suspension
 /// begun to restart ended), how much of that went to stopping them (suspension begun to ended) and the bytes it promoted
-/// out of gen0 and gen1, and the bytes its mark phase reached first from each kind of root (the runtime's
-/// GCMarkWithType events: thread stacks, handles, the older generations' references into younger ones), so that
-/// <c>GET /bench/gc</c> can say how the pauses are spread, not only their total, and where a collection's work came
-/// from. On with <c>--gc-log</c>.
+/// out of gen0 and gen1, the bytes its mark phase reached first from each kind of root (the runtime's GCMarkWithType
+/// events: thread stacks, handles, the older generations' references into younger ones) and how long it took to mark
+/// from each (the time from the event before, the collection's start for the first), and how long it took from the end
+/// of marking to its end (planning, relocating, compacting), so that <c>GET /bench/gc</c> can say how the pauses are
+/// spread, not only their total, and where a collection's time went. The runtime also stops the threads for other
+/// reasons (tiered compilation's call counting, for one): those pauses are listed apart, not as collections. On with
+/// <c>--gc-log</c>.
 /// </summary>
 internal sealed class GcLog : EventListener
 {
     private const long GcKeyword = 0x1;
     private ConcurrentQueue<Collection> _collections = new();
-    private int _generation;
+
+    /// <summary>The condemned generation of the collection in this suspension, or <see cref="NoCollection"/> until its GCStart.</summary>
+    private int _generation = NoCollection;
+
+    private const int NoCollection = -1;
     private long _promoted0;
     private long _promoted1;
     private DateTime _suspending;
     private DateTime _suspended;
+    private DateTime _lastMark;
+    private double _afterMarkMs;
 
     /// <summary>This collection's marked bytes by the runtime's root kind (0 stacks, 2 handles, 3 older generations,
     /// 6 dependent handles, the rest finalization, overflow and background roots); cleared as each collection starts.</summary>
     private readonly long[] _marked = new long[RootKinds];
+
+    /// <summary>This collection's time marking from each root kind, in milliseconds.</summary>
+    private readonly double[] _markMs = new double[RootKinds];
 
     private const int RootKinds = 10;
 
@@ -44,6 +56,7 @@ internal sealed class GcLog : EventListener
         {
             case { } name when name.StartsWith("GCSuspendEEBegin", StringComparison.Ordinal):
                 _suspending = e.TimeStamp;
+                _generation = NoCollection;
                 break;
             case { } name when name.StartsWith("GCSuspendEEEnd", StringComparison.Ordinal):
                 _suspended = e.TimeStamp;
@@ -51,14 +64,21 @@ internal sealed class GcLog : EventListener
             case { } name when name.StartsWith("GCStart", StringComparison.Ordinal):
                 _generation = Convert.ToInt32(Payload(e, "Depth"), CultureInfo.InvariantCulture);
                 Array.Clear(_marked);
+                Array.Clear(_markMs);
+                _lastMark = e.TimeStamp;
                 break;
             case { } name when name.StartsWith("GCMarkWithType", StringComparison.Ordinal):
                 int kind = Convert.ToInt32(Payload(e, "Type"), CultureInfo.InvariantCulture);
                 if (kind is >= 0 and < RootKinds)
                 {
                     _marked[kind] += Convert.ToInt64(Payload(e, "Bytes"), CultureInfo.InvariantCulture);
+                    _markMs[kind] += (e.TimeStamp - _lastMark).TotalMilliseconds;
                 }
 
+                _lastMark = e.TimeStamp;
+                break;
+            case { } name when name.StartsWith("GCEnd", StringComparison.Ordinal):
+                _afterMarkMs = (e.TimeStamp - _lastMark).TotalMilliseconds;
                 break;
             case { } name when name.StartsWith("GCHeapStats", StringComparison.Ordinal):
                 _promoted0 = Convert.ToInt64(Payload(e, "TotalPromotedSize0"), CultureInfo.InvariantCulture);
@@ -67,38 +87,54 @@ internal sealed class GcLog : EventListener
             case { } name when name.StartsWith("GCRestartEEEnd", StringComparison.Ordinal) && _suspending != default:
                 _collections.Enqueue(new Collection(
                     _generation, (e.TimeStamp - _suspending).TotalMilliseconds, (_suspended - _suspending).TotalMilliseconds, _promoted0, _promoted1,
-                    _marked[0], _marked[2] + _marked[6], _marked[3], _marked.Sum() - _marked[0] - _marked[2] - _marked[6] - _marked[3]));
+                    ByRootKind(_marked), ByRootKind(_markMs), _afterMarkMs));
                 _suspending = default;
                 break;
         }
     }
+
+    /// <summary>Stacks, handles (dependent ones too), older generations, the rest.</summary>
+    private static (T Stacks, T Handles, T Older, T Other) ByRootKind<T>(T[] byKind)
+        where T : System.Numerics.INumber<T> =>
+        (byKind[0], byKind[2] + byKind[6], byKind[3], byKind.Aggregate(T.Zero, (a, b) => a + b) - byKind[0] - byKind[2] - byKind[6] - byKind[3]);
 
     private static object? Payload(EventWrittenEventArgs e, string name) =>
         e.PayloadNames?.IndexOf(name) is int i and >= 0 ? e.Payload![i] : 0;
 
     public void Reset() => _collections = new();
 
-    /// <summary>Per generation: count, pause p50 and max, mean bytes promoted and marked by root kind; then every collection.</summary>
+    /// <summary>Per generation: count, pause p50 and max, mean bytes promoted, marked by root kind, the median time
+    /// marking from each root kind and after marking; the pauses that were not collections; then every collection.</summary>
     public string Report()
     {
         var all = _collections.ToArray();
         var text = new StringBuilder();
-        foreach (var group in all.GroupBy(c => c.Generation).OrderBy(g => g.Key))
+        foreach (var group in all.Where(c => c.Generation != NoCollection).GroupBy(c => c.Generation).OrderBy(g => g.Key))
         {
+            double P50(Func<Collection, double> of) => group.Select(of).Order().ElementAt(group.Count() / 2);
             var pauses = group.Select(c => c.PauseMs).Order().ToArray();
             var suspensions = group.Select(c => c.SuspensionMs).Order().ToArray();
             text.Append(CultureInfo.InvariantCulture,
-                $"gen{group.Key}: {pauses.Length} collections, pause p50 {pauses[pauses.Length / 2]:F2} ms, max {pauses[^1]:F2} ms, total {pauses.Sum():F1} ms; of which suspending the threads p50 {suspensions[suspensions.Length / 2]:F2} ms, max {suspensions[^1]:F2} ms; promoted from gen0 {group.Average(c => c.Promoted0) / 1024:F0} KiB, from gen1 {group.Average(c => c.Promoted1) / 1024:F0} KiB on average; marked from stacks {group.Average(c => c.FromStacks) / 1024:F0} KiB, handles {group.Average(c => c.FromHandles) / 1024:F0} KiB, older generations {group.Average(c => c.FromOlder) / 1024:F0} KiB, other roots {group.Average(c => c.FromOther) / 1024:F0} KiB on average\n");
+                $"gen{group.Key}: {pauses.Length} collections, pause p50 {pauses[pauses.Length / 2]:F2} ms, max {pauses[^1]:F2} ms, total {pauses.Sum():F1} ms; of which suspending the threads p50 {suspensions[suspensions.Length / 2]:F2} ms, max {suspensions[^1]:F2} ms; promoted from gen0 {group.Average(c => c.Promoted0) / 1024:F0} KiB, from gen1 {group.Average(c => c.Promoted1) / 1024:F0} KiB on average; marked from stacks {group.Average(c => c.Marked.Stacks) / 1024:F0} KiB, handles {group.Average(c => c.Marked.Handles) / 1024:F0} KiB, older generations {group.Average(c => c.Marked.Older) / 1024:F0} KiB, other roots {group.Average(c => c.Marked.Other) / 1024:F0} KiB on average; marking from stacks p50 {P50(c => c.MarkMs.Stacks):F2} ms, handles {P50(c => c.MarkMs.Handles):F2} ms, older generations {P50(c => c.MarkMs.Older):F2} ms, other roots {P50(c => c.MarkMs.Other):F2} ms, after marking {P50(c => c.AfterMarkMs):F2} ms\n");
         }
 
-        foreach (var c in all)
+        if (all.Where(c => c.Generation == NoCollection).Select(c => c.PauseMs).Order().ToArray() is { Length: > 0 } other)
         {
-            text.Append(CultureInfo.InvariantCulture, $"gen{c.Generation} {c.PauseMs,8:F2} ms {c.SuspensionMs,8:F2} ms {c.Promoted0 / 1024,8} KiB {c.Promoted1 / 1024,8} KiB\n");
+            text.Append(CultureInfo.InvariantCulture,
+                $"not collections: {other.Length} suspensions for other reasons, pause p50 {other[other.Length / 2]:F2} ms, max {other[^1]:F2} ms, total {other.Sum():F1} ms\n");
+        }
+
+        foreach (var c in all.Where(c => c.Generation != NoCollection))
+        {
+            text.Append(CultureInfo.InvariantCulture, $"gen{c.Generation} {c.PauseMs,8:F2} ms {c.SuspensionMs,8:F2} ms {c.Promoted0 / 1024,8} KiB {c.Promoted1 / 1024,8} KiB; marked from stacks {c.Marked.Stacks / 1024} KiB in {c.MarkMs.Stacks:F2} ms, handles {c.Marked.Handles / 1024} KiB in {c.MarkMs.Handles:F2} ms, older generations {c.Marked.Older / 1024} KiB in {c.MarkMs.Older:F2} ms, other {c.Marked.Other / 1024} KiB in {c.MarkMs.Other:F2} ms; after marking {c.AfterMarkMs:F2} ms\n");
         }
 
         return text.ToString();
     }
 
     private readonly record struct Collection(
-        int Generation, double PauseMs, double SuspensionMs, long Promoted0, long Promoted1, long FromStacks, long FromHandles, long FromOlder, long FromOther);
+        int Generation, double PauseMs, double SuspensionMs, long Promoted0, long Promoted1,
+        (long Stacks, long Handles, long Older, long Other) Marked,
+        (double Stacks, double Handles, double Older, double Other) MarkMs,
+        double AfterMarkMs);
 }

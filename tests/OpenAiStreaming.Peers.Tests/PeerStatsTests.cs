@@ -71,6 +71,12 @@ public sealed class PeerStatsTests
 
         // A full collection marks from the threads' stacks at least (this test's own frames hold the peer).
         Assert.Matches(@"(?m)^gen2: .*marked from stacks [1-9]\d* KiB", report);
+
+        // It says how long that marking took and what came after it (planning, relocating, compacting), and lists no
+        // pause that was not a collection as one.
+        Assert.Matches(@"(?m)^gen2: .*marking from stacks p50 \d+\.\d\d ms.*after marking \d+\.\d\d ms", report);
+        Assert.Matches(@"(?m)^gen2 +\d+\.\d\d ms .*marked from stacks [1-9]\d* KiB in \d+\.\d\d ms", report);
+        Assert.DoesNotMatch(@"(?m)^gen-1", report);
     }
 
     [Theory]
