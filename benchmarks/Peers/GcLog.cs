@@ -13,7 +13,7 @@ namespace Peers;
 /// from each (the time from the event before, the collection's start for the first), and how long it took from the end
 /// of marking to its end (planning, relocating, compacting), so that <c>GET /bench/gc</c> can say how the pauses are
 /// spread, not only their total, and where a collection's time went. The runtime also stops the threads for other
-/// reasons (tiered compilation's call counting, for one): those pauses are listed apart, not as collections. On with
+/// reasons than collecting: those pauses are listed apart, not as collections. On with
 /// <c>--gc-log</c>.
 /// </summary>
 internal sealed class GcLog : EventListener
