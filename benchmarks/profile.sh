@@ -101,7 +101,7 @@ EOF
 grep -E '^TTFT|^ITL|^requests|^tokens' "$out/load.log"
 if [ "$mode" = gc ]; then
   curl -sf "$base/bench/gc" >"$out/gc.txt"
-  grep -E '^(gen[0-9]|not collections):' "$out/gc.txt"
+  grep -E '^(gen[0-9]|collector outside collections|not the collector):' "$out/gc.txt"
   echo "every collection: $out/gc.txt"
 fi
 if [ "$mode" = perf ]; then

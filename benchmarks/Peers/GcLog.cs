@@ -12,8 +12,9 @@ namespace Peers;
 /// events: thread stacks, handles, the older generations' references into younger ones) and how long it took to mark
 /// from each (the time from the event before, the collection's start for the first), and how long it took from the end
 /// of marking to its end (planning, relocating, compacting), so that <c>GET /bench/gc</c> can say how the pauses are
-/// spread, not only their total, and where a collection's time went. The runtime also stops the threads for other
-/// reasons than collecting: those pauses are listed apart, not as collections. On with
+/// spread, not only their total, and where a collection's time went. The collector also stops the threads with no
+/// GCStart in between (SUSPEND_FOR_GC_PREP: a background gen2 collection's blocking phases, or a change in the number of
+/// heaps): those pauses are listed apart, and any other suspension apart again, as not the collector's. On with
 /// <c>--gc-log</c>.
 /// </summary>
 internal sealed class GcLog : EventListener
@@ -25,6 +26,13 @@ internal sealed class GcLog : EventListener
     private int _generation = NoCollection;
 
     private const int NoCollection = -1;
+
+    /// <summary>Why the runtime stopped the threads (GCSuspendEEBegin's Reason: the runtime's SUSPEND_REASON).</summary>
+    private int _reason;
+
+    /// <summary>SUSPEND_FOR_GC_PREP: the collector stopping the threads outside a collection (a background gen2
+    /// collection's blocking phases, a change in the number of heaps), with no GCStart within the suspension.</summary>
+    private const int CollectorPrepReason = 6;
     private long _promoted0;
     private long _promoted1;
     private DateTime _suspending;
@@ -57,6 +65,7 @@ internal sealed class GcLog : EventListener
             case { } name when name.StartsWith("GCSuspendEEBegin", StringComparison.Ordinal):
                 _suspending = e.TimeStamp;
                 _generation = NoCollection;
+                _reason = Convert.ToInt32(Payload(e, "Reason"), CultureInfo.InvariantCulture);
                 break;
             case { } name when name.StartsWith("GCSuspendEEEnd", StringComparison.Ordinal):
                 _suspended = e.TimeStamp;
@@ -86,7 +95,7 @@ internal sealed class GcLog : EventListener
                 break;
             case { } name when name.StartsWith("GCRestartEEEnd", StringComparison.Ordinal) && _suspending != default:
                 _collections.Enqueue(new Collection(
-                    _generation, (e.TimeStamp - _suspending).TotalMilliseconds, (_suspended - _suspending).TotalMilliseconds, _promoted0, _promoted1,
+                    _generation, _reason, (e.TimeStamp - _suspending).TotalMilliseconds, (_suspended - _suspending).TotalMilliseconds, _promoted0, _promoted1,
                     ByRootKind(_marked), ByRootKind(_markMs), _afterMarkMs));
                 _suspending = default;
                 break;
@@ -104,7 +113,8 @@ internal sealed class GcLog : EventListener
     public void Reset() => _collections = new();
 
     /// <summary>Per generation: count, pause p50 and max, mean bytes promoted, marked by root kind, the median time
-    /// marking from each root kind and after marking; the pauses that were not collections; then every collection.</summary>
+    /// marking from each root kind and after marking; the collector's pauses outside collections and the runtime's
+    /// other pauses; then every pause.</summary>
     public string Report()
     {
         var all = _collections.ToArray();
@@ -118,14 +128,23 @@ internal sealed class GcLog : EventListener
                 $"gen{group.Key}: {pauses.Length} collections, pause p50 {pauses[pauses.Length / 2]:F2} ms, max {pauses[^1]:F2} ms, total {pauses.Sum():F1} ms; of which suspending the threads p50 {suspensions[suspensions.Length / 2]:F2} ms, max {suspensions[^1]:F2} ms; promoted from gen0 {group.Average(c => c.Promoted0) / 1024:F0} KiB, from gen1 {group.Average(c => c.Promoted1) / 1024:F0} KiB on average; marked from stacks {group.Average(c => c.Marked.Stacks) / 1024:F0} KiB, handles {group.Average(c => c.Marked.Handles) / 1024:F0} KiB, older generations {group.Average(c => c.Marked.Older) / 1024:F0} KiB, other roots {group.Average(c => c.Marked.Other) / 1024:F0} KiB on average; marking from stacks p50 {P50(c => c.MarkMs.Stacks):F2} ms, handles {P50(c => c.MarkMs.Handles):F2} ms, older generations {P50(c => c.MarkMs.Older):F2} ms, other roots {P50(c => c.MarkMs.Other):F2} ms, after marking {P50(c => c.AfterMarkMs):F2} ms\n");
         }
 
-        if (all.Where(c => c.Generation == NoCollection).Select(c => c.PauseMs).Order().ToArray() is { Length: > 0 } other)
+        foreach (var group in all.Where(c => c.Generation == NoCollection).GroupBy(c => c.Reason == CollectorPrepReason))
         {
-            text.Append(CultureInfo.InvariantCulture,
-                $"not collections: {other.Length} suspensions for other reasons, pause p50 {other[other.Length / 2]:F2} ms, max {other[^1]:F2} ms, total {other.Sum():F1} ms\n");
+            var pauses = group.Select(c => c.PauseMs).Order().ToArray();
+            text.Append(group.Key
+                ? string.Create(CultureInfo.InvariantCulture, $"collector outside collections: {pauses.Length} pauses (SUSPEND_FOR_GC_PREP: a background gen2 collection's blocking phases, or a change in the number of heaps)")
+                : string.Create(CultureInfo.InvariantCulture, $"not the collector: {pauses.Length} suspensions for other reasons (the runtime's reasons {string.Join(", ", group.Select(c => c.Reason).Distinct().Order())})"));
+            text.Append(CultureInfo.InvariantCulture, $", pause p50 {pauses[pauses.Length / 2]:F2} ms, max {pauses[^1]:F2} ms, total {pauses.Sum():F1} ms\n");
         }
 
-        foreach (var c in all.Where(c => c.Generation != NoCollection))
+        foreach (var c in all)
         {
+            if (c.Generation == NoCollection)
+            {
+                text.Append(CultureInfo.InvariantCulture, $"{(c.Reason == CollectorPrepReason ? "prep" : "none")} {c.PauseMs,8:F2} ms {c.SuspensionMs,8:F2} ms\n");
+                continue;
+            }
+
             text.Append(CultureInfo.InvariantCulture, $"gen{c.Generation} {c.PauseMs,8:F2} ms {c.SuspensionMs,8:F2} ms {c.Promoted0 / 1024,8} KiB {c.Promoted1 / 1024,8} KiB; marked from stacks {c.Marked.Stacks / 1024} KiB in {c.MarkMs.Stacks:F2} ms, handles {c.Marked.Handles / 1024} KiB in {c.MarkMs.Handles:F2} ms, older generations {c.Marked.Older / 1024} KiB in {c.MarkMs.Older:F2} ms, other {c.Marked.Other / 1024} KiB in {c.MarkMs.Other:F2} ms; after marking {c.AfterMarkMs:F2} ms\n");
         }
 
@@ -133,7 +152,7 @@ internal sealed class GcLog : EventListener
     }
 
     private readonly record struct Collection(
-        int Generation, double PauseMs, double SuspensionMs, long Promoted0, long Promoted1,
+        int Generation, int Reason, double PauseMs, double SuspensionMs, long Promoted0, long Promoted1,
         (long Stacks, long Handles, long Older, long Other) Marked,
         (double Stacks, double Handles, double Older, double Other) MarkMs,
         double AfterMarkMs);
