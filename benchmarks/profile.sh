@@ -13,6 +13,8 @@
 #                                               during it, their pauses (p50, max, total), the bytes they promoted,
 #                                               the bytes they marked from each kind of root and how long that took,
 #                                               and the time from the end of marking to the collection's end
+#                                               (the log weighs on the peer that collects more: compare
+#                                               latencies from the cpu mode, not from this one)
 #   benchmarks/profile.sh heap IMPL STREAMS     STREAMS streams at 1 token/s (8 tokens each): dotnet-gcdump of the live
 #                                               heap with all open, then the peak resident memory and the GC's largest
 #                                               gen2 size and fragmentation (dotnet-counters)
