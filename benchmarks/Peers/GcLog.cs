@@ -20,19 +20,21 @@ namespace Peers;
 internal sealed class GcLog : EventListener
 {
     private const long GcKeyword = 0x1;
-    private ConcurrentQueue<Collection> _collections = new();
 
-    /// <summary>The condemned generation of the collection in this suspension, or <see cref="NoCollection"/> until its GCStart.</summary>
-    private int _generation = NoCollection;
-
+    /// <summary>A pause's generation when it was not a collection's.</summary>
     private const int NoCollection = -1;
-
-    /// <summary>Why the runtime stopped the threads (GCSuspendEEBegin's Reason: the runtime's SUSPEND_REASON).</summary>
-    private int _reason;
 
     /// <summary>SUSPEND_FOR_GC_PREP: the collector stopping the threads outside a collection (a background gen2
     /// collection's blocking phases, a change in the number of heaps), with no GCStart within the suspension.</summary>
     private const int CollectorPrepReason = 6;
+
+    private ConcurrentQueue<Pause> _pauses = new();
+
+    /// <summary>The condemned generation of the collection in this suspension, or <see cref="NoCollection"/> until its GCStart.</summary>
+    private int _generation = NoCollection;
+
+    /// <summary>Why the runtime stopped the threads (GCSuspendEEBegin's Reason: the runtime's SUSPEND_REASON).</summary>
+    private int _reason;
     private long _promoted0;
     private long _promoted1;
     private DateTime _suspending;
@@ -94,7 +96,7 @@ internal sealed class GcLog : EventListener
                 _promoted1 = Convert.ToInt64(Payload(e, "TotalPromotedSize1"), CultureInfo.InvariantCulture);
                 break;
             case { } name when name.StartsWith("GCRestartEEEnd", StringComparison.Ordinal) && _suspending != default:
-                _collections.Enqueue(new Collection(
+                _pauses.Enqueue(new Pause(
                     _generation, _reason, (e.TimeStamp - _suspending).TotalMilliseconds, (_suspended - _suspending).TotalMilliseconds, _promoted0, _promoted1,
                     ByRootKind(_marked), ByRootKind(_markMs), _afterMarkMs));
                 _suspending = default;
@@ -110,18 +112,18 @@ internal sealed class GcLog : EventListener
     private static object? Payload(EventWrittenEventArgs e, string name) =>
         e.PayloadNames?.IndexOf(name) is int i and >= 0 ? e.Payload![i] : 0;
 
-    public void Reset() => _collections = new();
+    public void Reset() => _pauses = new();
 
     /// <summary>Per generation: count, pause p50 and max, mean bytes promoted, marked by root kind, the median time
     /// marking from each root kind and after marking; the collector's pauses outside collections and the runtime's
     /// other pauses; then every pause.</summary>
     public string Report()
     {
-        var all = _collections.ToArray();
+        var all = _pauses.ToArray();
         var text = new StringBuilder();
         foreach (var group in all.Where(c => c.Generation != NoCollection).GroupBy(c => c.Generation).OrderBy(g => g.Key))
         {
-            double P50(Func<Collection, double> of) => group.Select(of).Order().ElementAt(group.Count() / 2);
+            double P50(Func<Pause, double> of) => group.Select(of).Order().ElementAt(group.Count() / 2);
             var pauses = group.Select(c => c.PauseMs).Order().ToArray();
             var suspensions = group.Select(c => c.SuspensionMs).Order().ToArray();
             text.Append(CultureInfo.InvariantCulture,
@@ -151,7 +153,8 @@ internal sealed class GcLog : EventListener
         return text.ToString();
     }
 
-    private readonly record struct Collection(
+    /// <summary>One suspension of the runtime: a collection's (<see cref="Generation"/> 0–2) or not.</summary>
+    private readonly record struct Pause(
         int Generation, int Reason, double PauseMs, double SuspensionMs, long Promoted0, long Promoted1,
         (long Stacks, long Handles, long Older, long Other) Marked,
         (double Stacks, double Handles, double Older, double Other) MarkMs,
