@@ -104,7 +104,7 @@ grep -E '^TTFT|^ITL|^requests|^tokens' "$out/load.log"
 if [ "$mode" = gc ]; then
   curl -sf "$base/bench/gc" >"$out/gc.txt"
   grep -E '^(gen[0-9]|collector outside collections|not the collector):' "$out/gc.txt"
-  echo "every collection: $out/gc.txt"
+  echo "every pause: $out/gc.txt"
 fi
 if [ "$mode" = perf ]; then
   perf report -i "$out/perf.data" --no-children --sort sym --stdio -g none 2>/dev/null | python3 -c '
