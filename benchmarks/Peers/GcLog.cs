@@ -109,6 +109,9 @@ internal sealed class GcLog : EventListener
         where T : System.Numerics.INumber<T> =>
         (byKind[0], byKind[2] + byKind[6], byKind[3], byKind.Aggregate(T.Zero, (a, b) => a + b) - byKind[0] - byKind[2] - byKind[6] - byKind[3]);
 
+    /// <summary>The median of <paramref name="of"/> over <paramref name="pauses"/> (the upper one of an even count).</summary>
+    private static double P50(IEnumerable<Pause> pauses, Func<Pause, double> of) => pauses.Select(of).Order().ElementAt(pauses.Count() / 2);
+
     private static object? Payload(EventWrittenEventArgs e, string name) =>
         e.PayloadNames?.IndexOf(name) is int i and >= 0 ? e.Payload![i] : 0;
 
@@ -123,20 +126,16 @@ internal sealed class GcLog : EventListener
         var text = new StringBuilder();
         foreach (var group in all.Where(c => c.Generation != NoCollection).GroupBy(c => c.Generation).OrderBy(g => g.Key))
         {
-            double P50(Func<Pause, double> of) => group.Select(of).Order().ElementAt(group.Count() / 2);
-            var pauses = group.Select(c => c.PauseMs).Order().ToArray();
-            var suspensions = group.Select(c => c.SuspensionMs).Order().ToArray();
             text.Append(CultureInfo.InvariantCulture,
-                $"gen{group.Key}: {pauses.Length} collections, pause p50 {pauses[pauses.Length / 2]:F2} ms, max {pauses[^1]:F2} ms, total {pauses.Sum():F1} ms; of which suspending the threads p50 {suspensions[suspensions.Length / 2]:F2} ms, max {suspensions[^1]:F2} ms; promoted from gen0 {group.Average(c => c.Promoted0) / 1024:F0} KiB, from gen1 {group.Average(c => c.Promoted1) / 1024:F0} KiB on average; marked from stacks {group.Average(c => c.Marked.Stacks) / 1024:F0} KiB, handles {group.Average(c => c.Marked.Handles) / 1024:F0} KiB, older generations {group.Average(c => c.Marked.Older) / 1024:F0} KiB, other roots {group.Average(c => c.Marked.Other) / 1024:F0} KiB on average; marking from stacks p50 {P50(c => c.MarkMs.Stacks):F2} ms, handles {P50(c => c.MarkMs.Handles):F2} ms, older generations {P50(c => c.MarkMs.Older):F2} ms, other roots {P50(c => c.MarkMs.Other):F2} ms, after marking {P50(c => c.AfterMarkMs):F2} ms\n");
+                $"gen{group.Key}: {group.Count()} collections, pause p50 {P50(group, c => c.PauseMs):F2} ms, max {group.Max(c => c.PauseMs):F2} ms, total {group.Sum(c => c.PauseMs):F1} ms; of which suspending the threads p50 {P50(group, c => c.SuspensionMs):F2} ms, max {group.Max(c => c.SuspensionMs):F2} ms; promoted from gen0 {group.Average(c => c.Promoted0) / 1024:F0} KiB, from gen1 {group.Average(c => c.Promoted1) / 1024:F0} KiB on average; marked from stacks {group.Average(c => c.Marked.Stacks) / 1024:F0} KiB, handles {group.Average(c => c.Marked.Handles) / 1024:F0} KiB, older generations {group.Average(c => c.Marked.Older) / 1024:F0} KiB, other roots {group.Average(c => c.Marked.Other) / 1024:F0} KiB on average; marking from stacks p50 {P50(group, c => c.MarkMs.Stacks):F2} ms, handles {P50(group, c => c.MarkMs.Handles):F2} ms, older generations {P50(group, c => c.MarkMs.Older):F2} ms, other roots {P50(group, c => c.MarkMs.Other):F2} ms, after marking {P50(group, c => c.AfterMarkMs):F2} ms\n");
         }
 
         foreach (var group in all.Where(c => c.Generation == NoCollection).GroupBy(c => c.Reason == CollectorPrepReason))
         {
-            var pauses = group.Select(c => c.PauseMs).Order().ToArray();
             text.Append(group.Key
-                ? string.Create(CultureInfo.InvariantCulture, $"collector outside collections: {pauses.Length} pauses (SUSPEND_FOR_GC_PREP: a background gen2 collection's blocking phases, or a change in the number of heaps)")
-                : string.Create(CultureInfo.InvariantCulture, $"not the collector: {pauses.Length} suspensions for other reasons (the runtime's reasons {string.Join(", ", group.Select(c => c.Reason).Distinct().Order())})"));
-            text.Append(CultureInfo.InvariantCulture, $", pause p50 {pauses[pauses.Length / 2]:F2} ms, max {pauses[^1]:F2} ms, total {pauses.Sum():F1} ms\n");
+                ? string.Create(CultureInfo.InvariantCulture, $"collector outside collections: {group.Count()} pauses (SUSPEND_FOR_GC_PREP: a background gen2 collection's blocking phases, or a change in the number of heaps)")
+                : string.Create(CultureInfo.InvariantCulture, $"not the collector: {group.Count()} suspensions for other reasons (the runtime's reasons {string.Join(", ", group.Select(c => c.Reason).Distinct().Order())})"));
+            text.Append(CultureInfo.InvariantCulture, $", pause p50 {P50(group, c => c.PauseMs):F2} ms, max {group.Max(c => c.PauseMs):F2} ms, total {group.Sum(c => c.PauseMs):F1} ms\n");
         }
 
         foreach (var c in all)
