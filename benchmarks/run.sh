@@ -22,7 +22,8 @@
 #
 # Each peer runs pinned to CPU 0 and the load generator to CPU 1 (when there are two), so neither steals the other's
 # core and the figures say what one core of server does. A shared machine drifts by tens of percent over minutes, so
-# the peers take turns within each round (A B C D, A B C D, ...) and every figure is the round with the median result;
+# the peers take turns within each round, the order reversed every other round (A B C D, D C B A, ...: no server always
+# follows the same one or runs at the same point of a round), and every figure is the round with the median result;
 # a run that lost more than MAX_STEAL per mille of the CPU to other guests of the hypervisor (default 20, i.e. 2%) is
 # set aside and repeated, up to 5 tries. Raw results go to benchmarks/results/.
 set -euo pipefail
@@ -175,6 +176,12 @@ warm_ttft() {
 # to NAME.json, and prints that median.
 median() { dotnet "$out/loadgen/LoadGenerator.dll" median "$results" "$1" "$2"; }
 
+# in_turn R PEER...: the peers in the order they take turns in round R: as given in odd rounds, reversed in even ones.
+in_turn() {
+  local r=$1; shift
+  if [ $(( r % 2 )) = 1 ]; then echo "$@"; else local i; for (( i = $#; i >= 1; i-- )); do echo -n "${!i} "; done; echo; fi
+}
+
 scale() { if [ $quick = 1 ]; then echo $(( ($1 + 9) / 10 )); else echo "$1"; fi; }
 
 # warm_saturation: two seconds of the saturation load itself before measuring it, so that the paths only long streams
@@ -190,7 +197,7 @@ warm_saturation() {
 # events/s figures measured the client (ours 0.51 M/s unmerged, the built-in 0.38 M/s; warmed: 1.81 M/s and 0.85 M/s).
 if has saturation; then
 for r in $(seq "$rounds"); do
-  for impl in $peers; do
+  for impl in $(in_turn "$r" $peers); do
     echo "bench: round $r, $impl: saturation"
     start_peer "$impl" 0
     warm_saturation
@@ -216,7 +223,7 @@ done
 # takes seconds, and its p50 moves by up to a third from one server process to the next (0.065-0.144 ms for the same
 # build), more than the difference between the servers.
 for r in $(seq "${TTFT_ROUNDS:-$(( 2 * rounds + 1 ))}"); do
-  for impl in $peers; do
+  for impl in $(in_turn "$r" $peers); do
     echo "bench: round $r, $impl: TTFT"
     start_peer "$impl" 0
     warm_ttft 1 2000
@@ -241,7 +248,7 @@ for n in 200 500 1000; do
   ramp=$(( n / 1000 + 1 ))
   # The 500-stream step's CPU is a target, read as the median of its rounds: it runs in the wide rounds too.
   for r in $(seq "$([ "$n" = 500 ] && echo "$wide_rounds" || echo "$rounds")"); do
-    for impl in $climbing; do
+    for impl in $(in_turn "$r" $climbing); do
       echo "bench: round $r, $impl: $n streams at 20 tokens/s"
       measure_fresh "$impl" 50 "$impl-streams-$n.r$r" --concurrency "$n" --ramp-up "$ramp" --duration $(( ramp + $(scale 10) )) \
         --max-tokens 100 --timeout 120
@@ -264,7 +271,7 @@ if has fixed; then
   for n in $(scale 2000) $(scale 5000); do
     ramp=$(( n / 1000 + 1 ))
     for r in $(seq "$([ "$n" = "$(scale 2000)" ] && echo "$wide_rounds" || echo "$rounds")"); do
-      for impl in $fixed_peers; do
+      for impl in $(in_turn "$r" $fixed_peers); do
         echo "bench: round $r, $impl: $n open streams at 20 tokens/s"
         measure_fresh "$impl" 50 "$impl-streams-$n.r$r" --concurrency "$n" --ramp-up "$ramp" --duration $(( ramp + $(scale 10) )) \
           --max-tokens 100 --timeout 120
@@ -278,7 +285,7 @@ fi
 # 10,000 open at once (none may fail), each on a fresh server; the slope of the server's peak resident memory between
 # the two, per round (the report gives the median round's slope and the spread).
 for r in $(seq "$(has memory && echo "$wide_rounds" || echo 0)"); do
-  for impl in $peers; do
+  for impl in $(in_turn "$r" $peers); do
     for n in $(scale 500) $(scale 10000); do
       echo "bench: round $r, $impl: memory with $n open streams"
       start_peer "$impl" 1000
@@ -294,7 +301,7 @@ has memory && for impl in $peers; do for n in $(scale 500) $(scale 10000); do me
 
 # Disconnect storm: every stream is aborted by the client after its first token.
 for r in $(seq "$(has storm && echo "$rounds" || echo 0)"); do
-  for impl in $peers; do
+  for impl in $(in_turn "$r" $peers); do
     echo "bench: round $r, $impl: disconnect storm"
     measure_fresh "$impl" 50 "$impl-storm.r$r" --concurrency "$(scale 1000)" --requests "$(scale 10000)" --max-tokens 1000 \
       --abort-after-events 1 --settle-timeout 30 --timeout 120
@@ -318,7 +325,7 @@ fi
 if has paired; then
   n=$(scale 2000)
   for r in $(seq "${PAIRED_ROUNDS:-20}"); do
-    for impl in $([ $(( r % 2 )) = 1 ] && echo "ours builtin" || echo "builtin ours"); do
+    for impl in $(in_turn "$r" ours builtin); do
       echo "bench: paired round $r, $impl: $n open streams at 20 tokens/s, then TTFT"
       measure_fresh "$impl" 50 "$impl-paired-streams-$n.r$r" --concurrency "$n" --ramp-up $(( n / 1000 + 1 )) \
         --duration $(( n / 1000 + 1 + $(scale 10) )) --max-tokens 100 --timeout 120

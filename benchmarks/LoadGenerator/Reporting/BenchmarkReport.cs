@@ -79,7 +79,7 @@ public static class BenchmarkReport
         var counts = results.RoundCounts(peers[0]);
         string rounds = counts.Count <= 1 ? $"{counts.FirstOrDefault()}" : $"{string.Join(", ", counts.SkipLast(1))} or {counts[^1]}";
         Line(md, $"A shared machine drifts by tens of percent over minutes, so the servers take turns in each of {rounds} "
-            + "round(s) (A B C D, A B C D, ...; the noisiest figures get more), each run on a freshly started and warmed-up server, and every figure below is "
+            + "round(s), the order reversed every other round (A B C D, D C B A, ...: none always follows the same one), the noisiest figures in more, each run on a freshly started and warmed-up server, and every figure below is "
             + "the round with the median result; \"rounds\" columns give the smallest and largest result of all rounds. A "
             + "virtual machine also loses CPU to other guests of its hypervisor (steal), and on this one a 200-stream step "
             + "failed in every run that lost more than 4% and passed in every run that lost less than 1.5%, so a run that loses "
@@ -96,7 +96,7 @@ public static class BenchmarkReport
     {
         Line(md, "## Against the built-in, at a glance\n");
         Line(md, "The ratio is of the two servers' medians over their rounds, and the target is judged on it. Beside it, the same figure round by "
-            + "round: each round of ours against the built-in's run right after it, the smallest, median and largest of those "
+            + "round: each round of ours against the built-in's run in the same round, the smallest, median and largest of those "
             + "ratios, and in how many rounds ours was on the target's side. Where the rounds fall on both sides of a target, "
             + "one run on this machine does not tell the two servers apart on that figure.\n");
         Line(md, "| figure | ours | built-in | ours vs built-in | round by round (min, median, max) | rounds on target | target | |");

@@ -81,7 +81,7 @@ public sealed partial class BenchmarkResults
 
     /// <summary>
     /// Ours against the built-in round by round: the ratio of <paramref name="value"/> in round k of
-    /// <paramref name="ours"/> to round k of <paramref name="builtin"/>, which ran right after it (the servers take
+    /// <paramref name="ours"/> to round k of <paramref name="builtin"/>, run in the same round (the servers take
     /// turns within a round, so a pair shares the machine's drift that the medians of each server's rounds do not).
     /// </summary>
     /// <param name="ours">Ours' run name without its round.</param>
