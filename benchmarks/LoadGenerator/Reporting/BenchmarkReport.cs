@@ -319,8 +319,8 @@ public static class BenchmarkReport
                 continue;
             }
 
-            Line(md, $"| {p} | {Number(Get(t1, "ttft_ms.p50"), 3)} | {results.Spread($"{p}-ttft-1")} | {Number(Get(t1, "ttft_ms.p99"), 3)} "
-                + $"| {Number(Get(t100, "ttft_ms.p50"), 2)} | {results.Spread($"{p}-ttft-100")} | {Number(Get(t100, "ttft_ms.p99"), 2)} "
+            Line(md, $"| {p} | {Number(Get(t1, "ttft_ms.p50"), 3)} | {results.Spread($"{p}-ttft-1", 3)} | {Number(Get(t1, "ttft_ms.p99"), 3)} "
+                + $"| {Number(Get(t100, "ttft_ms.p50"), 2)} | {results.Spread($"{p}-ttft-100", 2)} | {Number(Get(t100, "ttft_ms.p99"), 2)} "
                 + $"| {Ratio(Get(t1, "ttft_ms.p50"), b1)} / {Ratio(Get(t100, "ttft_ms.p50"), b100)} |");
         }
 

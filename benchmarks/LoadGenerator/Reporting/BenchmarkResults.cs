@@ -63,8 +63,9 @@ public sealed partial class BenchmarkResults
 
     /// <summary>The smallest and largest of the rounds' values of <paramref name="name"/>, as "a–b".</summary>
     /// <param name="name">The run's name without its round.</param>
+    /// <param name="digits">Decimals for values under 1,000, as the figure beside it has.</param>
     /// <returns>The range, or an empty string when there were fewer than two rounds.</returns>
-    public string Spread(string name)
+    public string Spread(string name, int digits = 1)
     {
         string path = Path.Combine(Folder, name + ".rounds.json");
         if (!File.Exists(path))
@@ -76,7 +77,7 @@ public sealed partial class BenchmarkResults
             .Where(v => v is not null)
             .Select(v => v!.GetValue<double>())
             .ToList();
-        return values.Count < 2 ? string.Empty : $"{MarkdownFormat.Number(values.Min())}–{MarkdownFormat.Number(values.Max())}";
+        return values.Count < 2 ? string.Empty : $"{MarkdownFormat.Number(values.Min(), digits)}–{MarkdownFormat.Number(values.Max(), digits)}";
     }
 
     /// <summary>

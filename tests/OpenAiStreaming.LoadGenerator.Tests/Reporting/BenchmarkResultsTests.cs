@@ -44,6 +44,17 @@ public sealed class BenchmarkResultsTests : IDisposable
     }
 
     [Fact]
+    public void Spread_Digits_AsTheFigureBesideIt()
+    {
+        // One-token TTFT rounds of 0.065 and 0.144 ms read "0.1–0.1" at one decimal.
+        _folder.Write("ttft.rounds.json", """{"key":"ttft_ms.p50","values":[0.0654,0.1437,0.0981]}""");
+        var results = new BenchmarkResults(_folder.Path);
+
+        Assert.Equal("0.065–0.144", results.Spread("ttft", 3));
+        Assert.Equal("0.1–0.1", results.Spread("ttft"));
+    }
+
+    [Fact]
     public void Steal_MedianAndWorstOfTheRounds_NotOfTheMedianCopies()
     {
         _folder.Write("a.r1.steal", "5\n");
