@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs every peer server under the same load and writes docs/benchmarks.md with its plots.
 #
-#   benchmarks/run.sh            the full run: 3 interleaved rounds, 5 and 7 for some figures (about 45 minutes on 2 cores)
+#   benchmarks/run.sh            the full run: 3 interleaved rounds, 5 and 7 for some figures (45–75 minutes on 2 cores)
 #   benchmarks/run.sh --quick    one round, every scenario at a fraction of the size (a few minutes; figures are rough)
 #   PEERS="ours builtin" benchmarks/run.sh    a subset of peers (the report needs builtin for its ratios)
 #   ROUNDS=5 benchmarks/run.sh   more rounds (WIDE_ROUNDS for the 500- and 2,000-stream steps and memory, default ROUNDS + 2;

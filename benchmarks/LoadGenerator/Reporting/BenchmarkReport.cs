@@ -79,7 +79,7 @@ public static class BenchmarkReport
         var counts = results.RoundCounts(peers[0]);
         string rounds = counts.Count <= 1 ? $"{counts.FirstOrDefault()}" : $"{string.Join(", ", counts.SkipLast(1))} or {counts[^1]}";
         Line(md, $"A shared machine drifts by tens of percent over minutes, so the servers take turns in each of {rounds} "
-            + "round(s), the order reversed every other round (A B C D, D C B A, ...: none always follows the same one), the noisiest figures in more, each run on a freshly started and warmed-up server, and every figure below is "
+            + "round(s), the order reversed every other round (A B C D, D C B A, ...: none always follows the same one), the noisiest figures in more rounds, each run on a freshly started and warmed-up server, and every figure below is "
             + "the round with the median result; \"rounds\" columns give the smallest and largest result of all rounds. A "
             + "virtual machine also loses CPU to other guests of its hypervisor (steal), and on this one a 200-stream step "
             + "failed in every run that lost more than 4% and passed in every run that lost less than 1.5%, so a run that loses "
